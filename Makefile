@@ -1,0 +1,52 @@
+# Two commands: `make demo` and `make test`. Everything else here serves them.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd
+PYTEST_ARGS ?=
+
+.PHONY: all venv servers demo test lint bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mailtriage needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Dovecot is a system package: install it when we can (root + apt-get), otherwise say exactly what to run.
+servers:
+	@if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Dovecot ($(DOVECOT_PKGS)) for the real-server tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DOVECOT_PKGS) >/dev/null; \
+	else \
+	  echo "mailtriage: the tests need Dovecot; run: sudo apt-get install -y $(DOVECOT_PKGS)" >&2; exit 1; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+# pytest exit 5 means "no tests collected": for this suite that is a failure, never a pass.
+test: $(STAMP) servers lint
+	@$(BIN)/python -m pytest -n auto $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing, failing" >&2; exit 1; fi; \
+	exit $$rc
+
+# The demo prefers Dovecot; without it (no root, no apt) it says so and uses the embedded server.
+demo: $(STAMP)
+	@-$(MAKE) --no-print-directory servers 2>/dev/null || true
+	$(BIN)/mailtriage demo
+
+bench: $(STAMP) servers
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

@@ -1,0 +1,246 @@
+"""`mailtriage` and its scriptable subcommands.
+
+The JSON printed by `--json` is a stable contract documented in README.md: add fields, never
+rename or remove them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mailtriage import __version__
+from mailtriage.config import Config, ConfigError, load_config, print_warnings
+from mailtriage.errors import MailtriageError
+from mailtriage.triage.state import VIEWS
+
+EXIT_USAGE = 2
+
+# json.dumps escapes C0 controls but passes C1 controls, DEL and bidi overrides through raw;
+# a terminal showing `--json` output must not interpret them.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def dumps_json(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailtriage",
+        description="Terminal mail triage for a shared support mailbox.",
+    )
+    parser.add_argument("--version", action="version", version=f"mailtriage {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $MAILTRIAGE_CONFIG, then "
+        "$XDG_CONFIG_HOME/mailtriage/config.toml)",
+    )
+    common.add_argument(
+        "--as",
+        dest="agent",
+        metavar="NAME",
+        help="act as this team member (default: $MAILTRIAGE_AGENT, then agent.name)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sync",
+        parents=[common],
+        help="fetch new mail and changes into the cache",
+        description="One-shot sync of every account's INBOX and Sent folders.",
+    )
+    p.add_argument("--account", help="only this account")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
+        "ls",
+        parents=[common],
+        help="list conversations in a view",
+        description="List conversations, newest activity first.",
+    )
+    p.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="unhandled",
+        help="which folder to list (default: unhandled)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
+    p.add_argument("--account", help="only this account")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+
+    p = sub.add_parser(
+        "show",
+        parents=[common],
+        help="show one conversation and its messages",
+        description="Show a conversation by its id (any unique prefix of 4+).",
+    )
+    p.add_argument("id", help="conversation id, e.g. K3F9Q2AB (a unique prefix is enough)")
+    p.add_argument("--account", help="only this account")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    p = sub.add_parser(
+        "search",
+        parents=[common],
+        help="full-text search (Japanese too)",
+        description="Conversations whose messages contain every term.",
+    )
+    p.add_argument("query", nargs="+", help="terms; all must match (substring match)")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
+    p.add_argument("--account", help="only this account")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+
+    p = sub.add_parser(
+        "demo",
+        help="run on a self-contained demo mailbox",
+        description="Start a local IMAP server on 127.0.0.1 with a seeded "
+        "bilingual support mailbox, sync it and show it. Nothing to configure.",
+    )
+    p.add_argument("--conversations", type=int, default=240, help="how many (default 240)")
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the Unhandled list instead of opening the app",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "demo":
+            from mailtriage.demo.run import run_demo
+
+            return run_demo(conversations=args.conversations, print_only=args.print_only)
+        config = load_config(args.config, agent_override=args.agent)
+        print_warnings(config)
+        accounts = _select_accounts(config, getattr(args, "account", None))
+        handler = {"sync": cmd_sync, "ls": cmd_ls, "show": cmd_show, "search": cmd_search}
+        return handler[args.command](config, accounts, args)
+    except ConfigError as exc:
+        print(f"mailtriage: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MailtriageError as exc:
+        print(f"mailtriage: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mailtriage: interrupted; the cache is consistent", file=sys.stderr)
+        return 130
+
+
+def _select_accounts(config: Config, name: str | None) -> list[str]:
+    if name is None:
+        return list(config.accounts)
+    if name not in config.accounts:
+        raise ConfigError(
+            config.path,
+            "--account",
+            f"no account named {name!r}",
+            f"choose one of: {', '.join(config.accounts)}",
+        )
+    return [name]
+
+
+def cmd_sync(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
+    from mailtriage.sync_cli import run_sync
+
+    return run_sync(config, accounts, as_json=args.json, quiet=args.quiet)
+
+
+def _open_stores(config: Config, accounts: list[str]) -> list[tuple[str, Any]]:
+    from mailtriage.store import Store
+
+    return [(name, Store(config.accounts[name].cache_path, readonly=True)) for name in accounts]
+
+
+def _tag_account(items: list[dict[str, Any]], account: str) -> list[dict[str, Any]]:
+    for item in items:
+        item["account"] = account
+    return items
+
+
+def cmd_ls(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
+    items: list[dict[str, Any]] = []
+    for name, store in _open_stores(config, accounts):
+        items += _tag_account(
+            store.list_conversations(args.view, agent=config.agent, limit=args.limit), name
+        )
+        store.close()
+    items.sort(key=lambda c: c["last_message_at"], reverse=True)
+    if args.limit is not None:
+        items = items[: args.limit]
+    return _print_conversations(items, args.json, f"no conversations in view {args.view!r}")
+
+
+def cmd_search(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
+    query = " ".join(args.query)
+    items: list[dict[str, Any]] = []
+    for name, store in _open_stores(config, accounts):
+        items += _tag_account(store.search(query, limit=args.limit), name)
+        store.close()
+    items.sort(key=lambda c: c["last_message_at"], reverse=True)
+    if args.limit is not None:
+        items = items[: args.limit]
+    return _print_conversations(items, args.json, f"nothing matches {query!r}")
+
+
+def cmd_show(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
+    matches: list[tuple[str, Any, str]] = []
+    stores = _open_stores(config, accounts)
+    try:
+        for name, store in stores:
+            matches += [(name, store, key) for key in store.resolve_id(args.id)]
+        if not matches:
+            print(f"mailtriage: no conversation with id {args.id!r}", file=sys.stderr)
+            return 1
+        if len(matches) > 1:
+            ids = ", ".join(store.get_conversation(key)["id"] for _, store, key in matches[:10])
+            print(
+                f"mailtriage: id {args.id!r} is ambiguous: {ids}; type more characters",
+                file=sys.stderr,
+            )
+            return 1
+        name, store, key = matches[0]
+        conversation = store.get_conversation(key)
+    finally:
+        for _, store in stores:
+            store.close()
+    assert conversation is not None
+    conversation["account"] = name
+    if args.json:
+        print(dumps_json(conversation))
+        return 0
+    from mailtriage.render_text import print_conversation
+
+    print_conversation(conversation)
+    return 0
+
+
+def _print_conversations(items: list[dict[str, Any]], as_json: bool, empty: str) -> int:
+    if as_json:
+        print(dumps_json(items))
+        return 0
+    from mailtriage.render_text import print_conversation_table
+
+    if not items:
+        print(empty, file=sys.stderr)
+        return 0
+    print_conversation_table(items)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

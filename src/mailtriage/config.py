@@ -1,0 +1,373 @@
+"""TOML configuration: where it is found, what it must contain, and precise errors.
+
+Every error names the file, the key, what is wrong and how to fix it, because the person
+reading it is an agent at a terminal who did not write the loader.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SECURITY_MODES = ("tls", "starttls", "insecure-plaintext")
+DEFAULT_PORTS = {
+    "imap": {"tls": 993, "starttls": 143, "insecure-plaintext": 143},
+    "smtp": {"tls": 465, "starttls": 587, "insecure-plaintext": 25},
+}
+# Agent names become IMAP keywords (mt:assignee/NAME): keep them to safe atom characters.
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem explained for a human: file, key, problem, fix."""
+
+    def __init__(self, path: Path | str | None, key: str | None, problem: str, fix: str = ""):
+        self.path = path
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+        where = str(path) if path else "configuration"
+        if key:
+            where += f": {key}"
+        message = f"{where}: {problem}"
+        if fix:
+            message += f" (fix: {fix})"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str | None = field(default=None, repr=False)
+    password_command: str | None = None
+    ca_file: Path | None = None
+    timeout: float = 30.0
+    key_prefix: str = ""  # e.g. "accounts.support.imap", for messages
+
+    def resolve_password(self) -> str:
+        """Return the password, running password_command if configured."""
+        if self.password is not None:
+            return self.password
+        if not self.password_command:
+            raise ConfigError(
+                None,
+                self.key_prefix,
+                "no password or password_command",
+                'add password_command = "pass show mail/support"',
+            )
+        try:
+            done = subprocess.run(
+                self.password_command,
+                shell=True,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ConfigError(
+                None,
+                f"{self.key_prefix}.password_command",
+                "timed out after 60 s",
+                "make the command non-interactive",
+            ) from exc
+        if done.returncode != 0:
+            raise ConfigError(
+                None,
+                f"{self.key_prefix}.password_command",
+                f"exited with status {done.returncode}",
+                "run the command by hand and check it prints the password",
+            )
+        # Only the first line: `pass` prints extra metadata lines after the secret.
+        return done.stdout.decode("utf-8", "replace").splitlines()[0] if done.stdout else ""
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    address: str
+    imap: ServerConfig
+    smtp: ServerConfig | None
+    cache_dir: Path
+    sent_folder: str | None = None  # None: find the \Sent special-use folder
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache_dir / f"{self.name}.sqlite3"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    agent: str
+    members: tuple[str, ...]
+    supervisors: tuple[str, ...]
+    accounts: dict[str, AccountConfig]
+    warnings: tuple[str, ...] = ()
+
+
+def xdg_dir(kind: str, fallback: str) -> Path:
+    value = os.environ.get(f"XDG_{kind}_HOME")
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    return xdg_dir("CONFIG", ".config") / "mailtriage" / "config.toml"
+
+
+def default_cache_dir() -> Path:
+    return xdg_dir("CACHE", ".cache") / "mailtriage"
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config FILE, then $MAILTRIAGE_CONFIG, then the XDG config dir."""
+    if explicit:
+        path, how = Path(explicit), "--config"
+    elif os.environ.get("MAILTRIAGE_CONFIG"):
+        path, how = Path(os.environ["MAILTRIAGE_CONFIG"]), "$MAILTRIAGE_CONFIG"
+    else:
+        path, how = default_config_path(), "the default location"
+    if not path.is_file():
+        raise ConfigError(
+            path,
+            None,
+            f"no configuration file at {path} ({how})",
+            "copy config.example.toml there and edit it, or try `make demo`",
+        )
+    return path
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None, agent_override: str | None = None
+) -> Config:
+    path = find_config(explicit)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}", "fix the syntax") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read: {exc}") from exc
+    return parse_config(data, path, agent_override=agent_override)
+
+
+class _Reader:
+    """Typed access to a TOML table that reports the full dotted key on error."""
+
+    def __init__(self, path: Path | None, data: dict[str, Any], prefix: str):
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def err(self, name: str, problem: str, fix: str = "") -> ConfigError:
+        return ConfigError(self.path, self.key(name), problem, fix)
+
+    def table(self, name: str, required: bool = True) -> _Reader | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise self.err(name, "missing table", f"add a [{self.key(name)}] section")
+            return None
+        if not isinstance(value, dict):
+            raise self.err(name, f"expected a table, got {type(value).__name__}")
+        return _Reader(self.path, value, self.key(name))
+
+    def str(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.data.get(name, default)
+        if value is None:
+            if required:
+                raise self.err(name, "missing", f'add {name} = "..."')
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.err(name, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def int(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.err(name, f"expected an integer from {low} to {high}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.data.get(name, default)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not low <= value <= high:
+            raise self.err(name, f"expected a number from {low} to {high}, got {value!r}")
+        return float(value)
+
+    def names(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.err(name, f"expected a list of names, got {value!r}")
+        for v in value:
+            check_agent_name(v, self.path, self.key(name))
+        return tuple(value)
+
+    def unknown(self, allowed: set[str]) -> None:
+        for name in self.data:
+            if name not in allowed:
+                raise self.err(
+                    name, "unknown key", "check the spelling against config.example.toml"
+                )
+
+
+def check_agent_name(name: str, path: Path | None = None, key: str | None = None) -> str:
+    if not _NAME_RE.match(name):
+        raise ConfigError(
+            path,
+            key,
+            f"agent name {name!r} is not allowed",
+            "use 1-32 lower-case letters, digits, '.', '_' or '-' (it becomes an IMAP keyword)",
+        )
+    return name
+
+
+def _server(reader: _Reader, kind: str, warnings: list[str]) -> ServerConfig:
+    reader.unknown(
+        {
+            "host",
+            "port",
+            "security",
+            "username",
+            "password",
+            "password_command",
+            "ca_file",
+            "timeout",
+        }
+    )
+    security = reader.str("security", "tls" if kind == "imap" else "starttls")
+    assert security is not None
+    if security not in SECURITY_MODES:
+        raise reader.err(
+            "security", f"must be one of {', '.join(SECURITY_MODES)}, got {security!r}"
+        )
+    if security == "insecure-plaintext":
+        warnings.append(
+            f"{reader.prefix}: security = insecure-plaintext sends your password unencrypted"
+        )
+    password = reader.str("password")
+    password_command = reader.str("password_command")
+    if password is not None and password_command is not None:
+        raise reader.err(
+            "password", "both password and password_command are set", "keep only password_command"
+        )
+    if password is not None:
+        warnings.append(
+            f"{reader.key('password')} is stored in plain text; prefer password_command"
+        )
+    ca_file = reader.str("ca_file")
+    ca_path = Path(ca_file).expanduser() if ca_file else None
+    if ca_path is not None and not ca_path.is_file():
+        raise reader.err("ca_file", f"no such file: {ca_path}", "point it at a PEM CA bundle")
+    host = reader.str("host", required=True)
+    username = reader.str("username", required=True)
+    assert host is not None and username is not None
+    return ServerConfig(
+        host=host,
+        port=reader.int("port", DEFAULT_PORTS[kind][security], 1, 65535),
+        security=security,
+        username=username,
+        password=password,
+        password_command=password_command,
+        ca_file=ca_path,
+        timeout=reader.number("timeout", 30.0, 1.0, 600.0),
+        key_prefix=reader.prefix,
+    )
+
+
+def parse_config(
+    data: dict[str, Any], path: Path | None = None, *, agent_override: str | None = None
+) -> Config:
+    root = _Reader(path, data, "")
+    root.unknown({"agent", "team", "accounts", "ui", "sla", "rules", "templates"})
+    warnings: list[str] = []
+
+    team = root.table("team", required=False)
+    members = team.names("members") if team else ()
+    supervisors = team.names("supervisors") if team else ()
+    for sup in supervisors:
+        if members and sup not in members:
+            raise ConfigError(
+                path,
+                "team.supervisors",
+                f"{sup!r} is not in team.members",
+                f'add "{sup}" to team.members',
+            )
+
+    agent_table = root.table("agent", required=False)
+    agent = agent_override or os.environ.get("MAILTRIAGE_AGENT")
+    agent_key = "--as / $MAILTRIAGE_AGENT" if agent else "agent.name"
+    if not agent and agent_table:
+        agent = agent_table.str("name")
+    if not agent:
+        raise ConfigError(
+            path,
+            "agent.name",
+            "missing: who are you on the team?",
+            '[agent] name = "alice", or pass --as NAME',
+        )
+    check_agent_name(agent, path, agent_key)
+    if members and agent not in members:
+        raise ConfigError(
+            path, agent_key, f"{agent!r} is not in team.members", f'add "{agent}" to team.members'
+        )
+
+    accounts_table = root.table("accounts")
+    assert accounts_table is not None
+    if not accounts_table.data:
+        raise ConfigError(path, "accounts", "no accounts", "add an [accounts.NAME] table")
+    accounts: dict[str, AccountConfig] = {}
+    for name in accounts_table.data:
+        if not _ACCOUNT_RE.match(name):
+            raise ConfigError(path, f"accounts.{name}", "account names are letters, digits, _ -")
+        acc = accounts_table.table(name)
+        assert acc is not None
+        acc.unknown({"address", "cache_dir", "imap", "smtp", "sent_folder"})
+        address = acc.str("address", required=True)
+        assert address is not None
+        if "@" not in address:
+            raise acc.err("address", f"{address!r} is not an email address")
+        imap_table = acc.table("imap")
+        assert imap_table is not None
+        smtp_table = acc.table("smtp", required=False)
+        cache = acc.str("cache_dir")
+        accounts[name] = AccountConfig(
+            name=name,
+            address=address.lower(),
+            imap=_server(imap_table, "imap", warnings),
+            smtp=_server(smtp_table, "smtp", warnings) if smtp_table else None,
+            cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
+            sent_folder=acc.str("sent_folder"),
+        )
+    if path is not None and _readable_by_others(path) and any("plain text" in w for w in warnings):
+        warnings.append(f"{path} holds a password and is readable by others: chmod 600 it")
+    return Config(
+        path=path,
+        agent=agent,
+        members=members,
+        supervisors=supervisors,
+        accounts=accounts,
+        warnings=tuple(warnings),
+    )
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False
+
+
+def print_warnings(config: Config, stream: Any = None) -> None:
+    for warning in config.warnings:
+        print(f"mailtriage: warning: {warning}", file=stream or sys.stderr)

@@ -1,0 +1,506 @@
+"""The per-account SQLite cache.
+
+Disposable by design (DESIGN.md §2): everything here can be rebuilt from the server. One
+connection per thread; the sync engine is the only writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from mailtriage.store.schema import SCHEMA_VERSION, migrations
+from mailtriage.triage.state import MessageState, derive_state
+from mailtriage.triage.threads import (
+    MIN_PREFIX,
+    conversation_key,
+    normalize_short_id,
+    short_id,
+    thread_root,
+)
+
+
+class CacheError(Exception):
+    """The cache cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class MessageRow:
+    """One message as the sync engine hands it to the cache."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    in_reply_to: list[str]
+    references: list[str]
+    subject: str
+    norm_subject: str
+    from_name: str
+    from_email: str
+    to: list[dict[str, str]]
+    cc: list[dict[str, str]]
+    date: str
+    ts: float
+    flags: list[str]
+    size: int
+    inbound: bool
+    counterpart_name: str
+    counterpart_email: str
+    text: str
+    text_from_html: bool
+    attachments: list[dict[str, Any]]
+    warnings: list[str]
+    raw: bytes | None
+    modseq: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    name: str
+    role: str
+    uidvalidity: int
+    uidnext: int | None
+    highestmodseq: int | None
+
+
+VIEW_WHERE = {
+    "unhandled": ("status = 'unhandled' AND tags NOT LIKE '%\"no-reply\"%'", False),
+    "in-progress": ("status = 'in-progress'", False),
+    "done": ("status = 'done'", False),
+    "mine": ("assignee = :agent AND status != 'done'", True),
+    "urgent": ("priority = 'urgent' AND status != 'done'", False),
+    "later": ("tags LIKE '%\"later\"%' AND status != 'done'", False),
+    "no-reply": ("tags LIKE '%\"no-reply\"%'", False),
+    "all": ("1", False),
+}
+
+
+def _create_private(path: Path) -> None:
+    """Create the cache file 0600 before SQLite opens it, so mail is never world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        if not readonly:
+            _create_private(path)
+        elif not path.exists():
+            raise CacheError(f"no cache at {path}: run `mailtriage sync` first")
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db = Database(conn)
+            if not readonly:
+                self.db.enable_wal()
+                migrations.apply(self.db)
+            elif migrations.pending(self.db):
+                raise CacheError(f"cache {path} is from an older version: run `mailtriage sync`")
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(
+                f"cache {path} is unreadable ({exc}); it is disposable: delete it and run "
+                "`mailtriage sync`"
+            ) from exc
+        self.conn = conn
+
+    @property
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    # -- mailbox sync state ---------------------------------------------------------------
+
+    def mailbox_state(self, name: str) -> MailboxState | None:
+        row = self.conn.execute(
+            "SELECT name, role, uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name=?",
+            (name,),
+        ).fetchone()
+        return MailboxState(*row) if row else None
+
+    def set_mailbox_state(self, state: MailboxState, synced_at: float) -> None:
+        self.conn.execute(
+            "INSERT INTO mailboxes (name, role, uidvalidity, uidnext, highestmodseq, synced_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role=excluded.role,"
+            " uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext,"
+            " highestmodseq=excluded.highestmodseq, synced_at=excluded.synced_at",
+            (
+                state.name,
+                state.role,
+                state.uidvalidity,
+                state.uidnext,
+                state.highestmodseq,
+                synced_at,
+            ),
+        )
+
+    def known_uids(self, mailbox: str, uidvalidity: int) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT uid FROM messages WHERE mailbox=? AND uidvalidity=?", (mailbox, uidvalidity)
+        )
+        return {uid for (uid,) in rows}
+
+    def drop_mailbox(self, mailbox: str) -> int:
+        """Forget a mailbox whose UIDVALIDITY changed: its UIDs no longer mean anything."""
+        keys = self._conversations_of("mailbox = ?", (mailbox,))
+        count = self.conn.execute("DELETE FROM messages WHERE mailbox=?", (mailbox,)).rowcount
+        self.conn.execute("DELETE FROM mailboxes WHERE name=?", (mailbox,))
+        self.refresh_conversations(keys)
+        return count
+
+    # -- writes from sync -----------------------------------------------------------------
+
+    def insert_messages(self, rows: Sequence[MessageRow]) -> set[str]:
+        """Insert new messages, thread them, and return the conversation keys touched."""
+        touched: set[str] = set()
+        for row in sorted(rows, key=lambda r: (r.ts, r.uid)):
+            key = self._assign_conversation(row)
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id,"
+                " in_reply_to, refs, subject, norm_subject, from_name, from_email, to_json,"
+                " cc_json, date, ts, flags, modseq, size, inbound, counterpart_name,"
+                " counterpart_email, text, text_from_html, attachments, warnings, raw,"
+                " conversation) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.mailbox,
+                    row.uidvalidity,
+                    row.uid,
+                    row.message_id,
+                    json.dumps(row.in_reply_to),
+                    json.dumps(row.references),
+                    row.subject,
+                    row.norm_subject,
+                    row.from_name,
+                    row.from_email,
+                    json.dumps(row.to, ensure_ascii=False),
+                    json.dumps(row.cc, ensure_ascii=False),
+                    row.date,
+                    row.ts,
+                    json.dumps(row.flags, ensure_ascii=False),
+                    row.modseq,
+                    row.size,
+                    int(row.inbound),
+                    row.counterpart_name,
+                    row.counterpart_email,
+                    row.text,
+                    int(row.text_from_html),
+                    json.dumps(row.attachments, ensure_ascii=False),
+                    json.dumps(row.warnings, ensure_ascii=False),
+                    row.raw,
+                    key,
+                ),
+            )
+            if cursor.rowcount:
+                touched.add(key)
+        touched = {self._canonical(k) for k in touched}
+        self.refresh_conversations(touched)
+        return touched
+
+    def _canonical(self, key: str) -> str:
+        """A key may have been merged away after it was handed out in this batch."""
+        row = self.conn.execute(
+            "SELECT conversation FROM messages WHERE conversation=? LIMIT 1", (key,)
+        ).fetchone()
+        return row[0] if row else key
+
+    def _assign_conversation(self, row: MessageRow) -> str:
+        ids = [*row.references, *row.in_reply_to]
+        if row.message_id:
+            ids.append(row.message_id)
+        ids = list(dict.fromkeys(ids))
+        existing: list[str] = []
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            existing += [
+                c
+                for (c,) in self.conn.execute(
+                    f"SELECT DISTINCT conversation FROM thread_ids WHERE message_id IN ({marks})",
+                    chunk,
+                )
+            ]
+        existing = list(dict.fromkeys(existing))
+        if existing:
+            key = self._merge(existing) if len(existing) > 1 else existing[0]
+        else:
+            key = self._subject_fallback(row) or conversation_key(
+                thread_root(row.message_id, row.references, row.in_reply_to)
+                or f"<uid:{row.mailbox}:{row.uidvalidity}:{row.uid}>"
+            )
+        self.conn.executemany(
+            "INSERT INTO thread_ids (message_id, conversation) VALUES (?, ?)"
+            " ON CONFLICT (message_id) DO NOTHING",
+            [(mid, key) for mid in ids],
+        )
+        return key
+
+    def _subject_fallback(self, row: MessageRow) -> str | None:
+        # Only for messages that reference nothing, and only with the same correspondent:
+        # "お問い合わせ" from two customers is two tickets.
+        if row.references or row.in_reply_to or not row.norm_subject or not row.counterpart_email:
+            return None
+        found = self.conn.execute(
+            "SELECT conversation FROM messages WHERE norm_subject=? AND counterpart_email=?"
+            " ORDER BY ts DESC LIMIT 1",
+            (row.norm_subject, row.counterpart_email),
+        ).fetchone()
+        return found[0] if found else None
+
+    def _merge(self, keys: list[str]) -> str:
+        """Join conversations a new message proves are one; the earliest one's key survives."""
+        marks = ",".join("?" * len(keys))
+        firsts = dict(
+            self.conn.execute(
+                f"SELECT conversation, MIN(ts) FROM messages WHERE conversation IN ({marks})"
+                " GROUP BY conversation",
+                keys,
+            ).fetchall()
+        )
+        survivor = min(keys, key=lambda k: (firsts.get(k, float("inf")), k))
+        losers = [k for k in keys if k != survivor]
+        lmarks = ",".join("?" * len(losers))
+        self.conn.execute(
+            f"UPDATE messages SET conversation=? WHERE conversation IN ({lmarks})",
+            [survivor, *losers],
+        )
+        self.conn.execute(
+            f"UPDATE thread_ids SET conversation=? WHERE conversation IN ({lmarks})",
+            [survivor, *losers],
+        )
+        self.conn.execute(f"DELETE FROM conversations WHERE key IN ({lmarks})", losers)
+        return survivor
+
+    def update_flags(
+        self, mailbox: str, uidvalidity: int, changes: dict[int, tuple[list[str], int | None]]
+    ) -> int:
+        """Apply FLAGS (and MODSEQ) changes; return how many messages really changed."""
+        touched: list[str] = []
+        for uid, (flags, modseq) in changes.items():
+            found = self.conn.execute(
+                "UPDATE messages SET flags=?, modseq=COALESCE(?, modseq)"
+                " WHERE mailbox=? AND uidvalidity=? AND uid=? AND flags != ?"
+                " RETURNING conversation",
+                (
+                    json.dumps(flags, ensure_ascii=False),
+                    modseq,
+                    mailbox,
+                    uidvalidity,
+                    uid,
+                    json.dumps(flags, ensure_ascii=False),
+                ),
+            ).fetchall()
+            touched.extend(c for (c,) in found)
+        self.refresh_conversations(set(touched))
+        return len(touched)
+
+    def delete_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> set[str]:
+        touched: set[str] = set()
+        for uid in uids:
+            found = self.conn.execute(
+                "DELETE FROM messages WHERE mailbox=? AND uidvalidity=? AND uid=?"
+                " RETURNING conversation",
+                (mailbox, uidvalidity, uid),
+            ).fetchall()
+            touched.update(c for (c,) in found)
+        self.refresh_conversations(touched)
+        return touched
+
+    def _conversations_of(self, where: str, params: Sequence[Any]) -> set[str]:
+        return {
+            c
+            for (c,) in self.conn.execute(
+                f"SELECT DISTINCT conversation FROM messages WHERE {where}", params
+            )
+        }
+
+    def refresh_conversations(self, keys: Iterable[str]) -> None:
+        """Recompute the derived conversation rows from their messages."""
+        for key in keys:
+            messages = self.conn.execute(
+                "SELECT message_id, refs, in_reply_to, subject, flags, inbound, ts, date,"
+                " counterpart_name, counterpart_email FROM messages WHERE conversation=?"
+                " ORDER BY ts, id",
+                (key,),
+            ).fetchall()
+            if not messages:
+                self.conn.execute("DELETE FROM conversations WHERE key=?", (key,))
+                self.conn.execute("DELETE FROM thread_ids WHERE conversation=?", (key,))
+                continue
+            first = messages[0]
+            root = thread_root(first[0], json.loads(first[1]), json.loads(first[2])) or key
+            customer = next((m for m in messages if m[5]), first)
+            state = derive_state(
+                [MessageState(flags=json.loads(m[4]), inbound=bool(m[5])) for m in messages]
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO conversations (key, short_id, root_message_id, subject,"
+                " customer_name, customer_email, status, assignee, priority, tags, first_ts,"
+                " last_ts, last_message_at, message_count, unread)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    short_id(key),
+                    root,
+                    first[3],
+                    customer[8],
+                    customer[9],
+                    state.status,
+                    state.assignee,
+                    state.priority,
+                    json.dumps(state.tags),
+                    first[6],
+                    messages[-1][6],
+                    messages[-1][7],
+                    len(messages),
+                    state.unread,
+                ),
+            )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def list_conversations(
+        self, view: str = "unhandled", *, agent: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        where, needs_agent = VIEW_WHERE[view]
+        if needs_agent and not agent:
+            raise ValueError("the 'mine' view needs an agent name")
+        sql = f"SELECT * FROM conversations WHERE {where} ORDER BY last_ts DESC, key"
+        params: dict[str, Any] = {"agent": agent}
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [self._conversation_dict(r) for r in self._rows(sql, params)]
+
+    def count_conversations(self, view: str, *, agent: str | None = None) -> int:
+        where, _ = VIEW_WHERE[view]
+        (count,) = self.conn.execute(
+            f"SELECT COUNT(*) FROM conversations WHERE {where}", {"agent": agent}
+        ).fetchone()
+        return int(count)
+
+    def resolve_id(self, typed: str) -> list[str]:
+        """Conversation keys whose short id starts with what the user typed."""
+        prefix = normalize_short_id(typed)
+        if len(prefix) < MIN_PREFIX:
+            return []
+        return [
+            k
+            for (k,) in self.conn.execute(
+                "SELECT key FROM conversations WHERE short_id >= ? AND short_id < ?"
+                " ORDER BY short_id",
+                (prefix, prefix + "\x7f"),
+            )
+        ]
+
+    def get_conversation(self, key: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM conversations WHERE key = :key", {"key": key})
+        if not rows:
+            return None
+        conversation = self._conversation_dict(rows[0])
+        conversation["messages"] = [
+            self._message_dict(m)
+            for m in self._rows(
+                "SELECT * FROM messages WHERE conversation = :key ORDER BY ts, id", {"key": key}
+            )
+        ]
+        return conversation
+
+    def search(self, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Conversations whose messages match query (substring, any language), newest first."""
+        terms = [t for t in query.split() if t]
+        if not terms:
+            return []
+        # Trigram FTS needs 3+ characters per term; shorter terms fall back to LIKE.
+        fts_terms = [t for t in terms if len(t) >= 3]
+        short_terms = [t for t in terms if len(t) < 3]
+        clauses, params = [], []
+        if fts_terms:
+            match = " AND ".join('"' + t.replace('"', '""') + '"' for t in fts_terms)
+            clauses.append("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+            params.append(match)
+        for t in short_terms:
+            like = "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                "(m.subject LIKE ? ESCAPE '\\' OR m.text LIKE ? ESCAPE '\\'"
+                " OR m.from_name LIKE ? ESCAPE '\\' OR m.from_email LIKE ? ESCAPE '\\')"
+            )
+            params += [like] * 4
+        sql = (
+            "SELECT c.* FROM conversations c WHERE c.key IN (SELECT m.conversation FROM messages m"
+            f" WHERE {' AND '.join(clauses)}) ORDER BY c.last_ts DESC, c.key"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._conversation_dict(r) for r in self._rows(sql, params)]
+
+    def raw_message(self, mailbox: str, uidvalidity: int, uid: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT raw FROM messages WHERE mailbox=? AND uidvalidity=? AND uid=?",
+            (mailbox, uidvalidity, uid),
+        ).fetchone()
+        return row[0] if row else None
+
+    def stats(self) -> dict[str, int]:
+        (messages,) = self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()
+        (conversations,) = self.conn.execute("SELECT COUNT(*) FROM conversations").fetchone()
+        return {"messages": messages, "conversations": conversations}
+
+    def _rows(self, sql: str, params: Any) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    @staticmethod
+    def _conversation_dict(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["short_id"],
+            "key": row["key"],
+            "subject": row["subject"],
+            "customer": {"name": row["customer_name"], "email": row["customer_email"]},
+            "status": row["status"],
+            "assignee": row["assignee"],
+            "priority": row["priority"],
+            "tags": json.loads(row["tags"]),
+            "last_message_at": row["last_message_at"],
+            "message_count": row["message_count"],
+            "unread": row["unread"],
+        }
+
+    @staticmethod
+    def _message_dict(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "message_id": row["message_id"],
+            "mailbox": row["mailbox"],
+            "uid": row["uid"],
+            "from": {"name": row["from_name"], "email": row["from_email"]},
+            "to": json.loads(row["to_json"]),
+            "cc": json.loads(row["cc_json"]),
+            "date": row["date"],
+            "subject": row["subject"],
+            "flags": json.loads(row["flags"]),
+            "inbound": bool(row["inbound"]),
+            "text": row["text"],
+            "text_from_html": bool(row["text_from_html"]),
+            "attachments": json.loads(row["attachments"]),
+            "warnings": json.loads(row["warnings"]),
+        }

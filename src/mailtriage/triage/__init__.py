@@ -1,0 +1,1 @@
+"""Helpdesk semantics: conversations, statuses, assignment. Pure logic, no I/O, no UI."""

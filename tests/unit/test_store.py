@@ -1,0 +1,165 @@
+"""The SQLite cache with real SQLite: threading, merges, FTS, migrations, permissions."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from mailtriage.store import CacheError, MessageRow, Store
+from mailtriage.triage.threads import conversation_key, normalize_subject, short_id
+
+_uid = iter(range(1, 10_000))
+
+
+def row(
+    message_id: str | None,
+    *,
+    subject: str = "ログインできません",
+    refs: list[str] | None = None,
+    irt: list[str] | None = None,
+    ts: float = 1_000.0,
+    inbound: bool = True,
+    customer: str = "taro@example.jp",
+    flags: list[str] | None = None,
+    text: str = "お世話になっております。",
+    mailbox: str = "INBOX",
+) -> MessageRow:
+    return MessageRow(
+        mailbox=mailbox, uidvalidity=1, uid=next(_uid), message_id=message_id,
+        in_reply_to=irt or [], references=refs or [], subject=subject,
+        norm_subject=normalize_subject(subject),
+        from_name="山田 太郎" if inbound else "Support",
+        from_email=customer if inbound else "support@example.co.jp",
+        to=[], cc=[], date="2026-11-20T09:00:00+09:00", ts=ts, flags=flags or [],
+        size=100, inbound=inbound, counterpart_name="山田 太郎", counterpart_email=customer,
+        text=text, text_from_html=False, attachments=[], warnings=[], raw=b"raw",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "cache" / "a.sqlite3")
+
+
+def test_cache_file_is_private_and_versioned(tmp_path: Path, store: Store) -> None:
+    mode = stat.S_IMODE(store.path.stat().st_mode)
+    assert mode == 0o600
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = [r[0] for r in store.db.execute("SELECT name FROM _sqlite_migrations")]
+    assert names == ["0001_initial"]
+    store.close()
+    # reopening applies nothing twice
+    again = Store(store.path)
+    assert [r[0] for r in again.db.execute("SELECT name FROM _sqlite_migrations")] == names
+
+
+def test_corrupt_cache_gets_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "bad.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CacheError, match="disposable: delete it"):
+        Store(path)
+
+
+def test_readonly_open_of_missing_cache(tmp_path: Path) -> None:
+    with pytest.raises(CacheError, match="mailtriage sync"):
+        Store(tmp_path / "none.sqlite3", readonly=True)
+
+
+def test_reply_joins_parent_and_id_derives_from_root(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>", ts=1)])
+        store.insert_messages([row("<b@x>", refs=["<a@x>"], irt=["<a@x>"], ts=2, inbound=False)])
+        store.insert_messages([row("<c@x>", refs=["<a@x>", "<b@x>"], ts=3)])
+    (conv,) = store.list_conversations("all")
+    assert conv["message_count"] == 3
+    assert conv["id"] == short_id(conversation_key("<a@x>"))
+    assert conv["customer"] == {"name": "山田 太郎", "email": "taro@example.jp"}
+
+
+def test_reply_before_parent_still_one_conversation(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<b@x>", refs=["<a@x>"], ts=2, inbound=False)])
+        store.insert_messages([row("<a@x>", ts=1)])
+    (conv,) = store.list_conversations("all")
+    assert conv["message_count"] == 2
+    assert conv["id"] == short_id(conversation_key("<a@x>"))
+
+
+def test_message_bridging_two_conversations_merges_them(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>", ts=1), row("<z@x>", subject="other", ts=5)])
+        assert store.stats()["conversations"] == 2
+        # truncated References: the bridge names both
+        store.insert_messages([row("<m@x>", refs=["<a@x>", "<z@x>"], irt=["<z@x>"], ts=9)])
+    (conv,) = store.list_conversations("all")
+    assert conv["message_count"] == 3
+    assert conv["id"] == short_id(conversation_key("<a@x>"))
+
+
+def test_subject_fallback_only_for_same_customer(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>", subject="お問い合わせ", ts=1)])
+        store.insert_messages([row("<b@x>", subject="Re: お問い合わせ", ts=2)])
+        store.insert_messages(
+            [row("<c@x>", subject="お問い合わせ", ts=3, customer="hanako@example.jp")]
+        )
+    counts = sorted(c["message_count"] for c in store.list_conversations("all"))
+    assert counts == [1, 2]
+
+
+def test_views_flags_and_expunge(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>", ts=1), row("<b@x>", subject="urgent one", ts=2,
+                                                        flags=["mt:prio/urgent"])])
+    assert store.count_conversations("unhandled") == 2
+    assert [c["subject"] for c in store.list_conversations("urgent")] == ["urgent one"]
+    uid_a = store.db.execute("SELECT uid FROM messages WHERE message_id='<a@x>'").fetchone()[0]
+    with store.atomic():
+        changed = store.update_flags(
+            "INBOX", 1, {uid_a: (["\\Seen", "mt:assignee/alice", "mt:status/in-progress"], 7)}
+        )
+    assert changed == 1
+    mine = store.list_conversations("mine", agent="alice")
+    assert [(c["status"], c["assignee"], c["unread"]) for c in mine] == [
+        ("in-progress", "alice", 0)]
+    assert store.count_conversations("unhandled") == 1
+    with store.atomic():
+        store.delete_uids("INBOX", 1, [uid_a])
+    assert store.count_conversations("all") == 1
+    assert store.resolve_id(mine[0]["id"]) == []
+
+
+def test_japanese_and_english_search(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([
+            row("<a@x>", subject="請求書の再発行について", text="株式会社ミナトの佐藤です", ts=1),
+            row("<b@x>", subject="Invoice question", text="Please resend the PDF", ts=2,
+                customer="bob@example.com"),
+        ])
+    assert [c["subject"] for c in store.search("再発行")] == ["請求書の再発行について"]
+    assert [c["subject"] for c in store.search("ミナト")] == ["請求書の再発行について"]
+    assert [c["subject"] for c in store.search("resend pdf")] == ["Invoice question"]
+    assert [c["subject"] for c in store.search("佐藤")] == ["請求書の再発行について"]  # 2 chars
+    assert store.search("存在しない言葉") == []
+    assert store.search('"; DROP TABLE messages; --') == []
+
+
+def test_resolve_id_prefix_rules(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>")])
+    (conv,) = store.list_conversations("all")
+    assert store.resolve_id(conv["id"].lower()) == [conv["key"]]
+    assert store.resolve_id(conv["id"][:4]) == [conv["key"]]
+    assert store.resolve_id(conv["id"][:3]) == []  # too short to be safe
+
+
+def test_uidvalidity_drop_forgets_mailbox(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>"), row("<s@x>", mailbox="Sent", inbound=False,
+                                                  refs=["<a@x>"])])
+        dropped = store.drop_mailbox("Sent")
+    assert dropped == 1
+    (conv,) = store.list_conversations("all")
+    assert conv["message_count"] == 1
