@@ -64,7 +64,7 @@ def test_agent_override_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("MAILTRIAGE_AGENT", "bob")
     assert load_config(path).agent == "bob"
     assert load_config(path, agent_override="carol").agent == "carol"
-    with pytest.raises(ConfigError, match="'dave' is not in team.members"):
+    with pytest.raises(ConfigError, match=r"'dave' is not in team\.members"):
         load_config(path, agent_override="dave")
 
 
@@ -78,18 +78,35 @@ def test_missing_file_says_where_and_how(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "key", "problem"),
     [
-        (('host = "imap.example.com"', 'host = "imap.example.com"\nport = "x"'),
-         "accounts.support.imap.port", "expected an integer from 1 to 65535"),
-        (('username = "support"\npassword_command = "printf s3cret"\n[accounts.support.smtp]',
-          'username = "support"\nsecurity = "ssl"\npassword_command = "x"\n'
-          "[accounts.support.smtp]"),
-         "accounts.support.imap.security", "must be one of tls, starttls, insecure-plaintext"),
-        (('address = "Support@Example.com"', 'address = "Support@Example.com"\ncolour = 1'),
-         "accounts.support.colour", "unknown key"),
-        (('address = "Support@Example.com"', 'address = "support"'),
-         "accounts.support.address", "is not an email address"),
-        (('supervisors = ["carol"]', 'supervisors = ["zed"]'),
-         "team.supervisors", "'zed' is not in team.members"),
+        (
+            ('host = "imap.example.com"', 'host = "imap.example.com"\nport = "x"'),
+            "accounts.support.imap.port",
+            "expected an integer from 1 to 65535",
+        ),
+        (
+            (
+                'username = "support"\npassword_command = "printf s3cret"\n[accounts.support.smtp]',
+                'username = "support"\nsecurity = "ssl"\npassword_command = "x"\n'
+                "[accounts.support.smtp]",
+            ),
+            "accounts.support.imap.security",
+            "must be one of tls, starttls, insecure-plaintext",
+        ),
+        (
+            ('address = "Support@Example.com"', 'address = "Support@Example.com"\ncolour = 1'),
+            "accounts.support.colour",
+            "unknown key",
+        ),
+        (
+            ('address = "Support@Example.com"', 'address = "support"'),
+            "accounts.support.address",
+            "is not an email address",
+        ),
+        (
+            ('supervisors = ["carol"]', 'supervisors = ["zed"]'),
+            "team.supervisors",
+            "'zed' is not in team.members",
+        ),
         (('name = "alice"', 'name = "Alice Smith"'), "agent.name", "is not allowed"),
     ],
 )
@@ -117,8 +134,9 @@ def test_plain_password_warns_and_both_forms_rejected(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, text))
     assert any("plain text" in w for w in config.warnings)
     assert config.accounts["support"].imap.resolve_password() == "pw"
-    text = GOOD.replace('password_command = "printf s3cret"',
-                        'password = "pw"\npassword_command = "x"', 1)
+    text = GOOD.replace(
+        'password_command = "printf s3cret"', 'password = "pw"\npassword_command = "x"', 1
+    )
     with pytest.raises(ConfigError, match="both password and password_command"):
         load_config(write(tmp_path, text))
 
@@ -135,9 +153,17 @@ def test_password_command_failure_is_reported(tmp_path: Path) -> None:
 def test_insecure_plaintext_is_loud() -> None:
     data = {
         "agent": {"name": "alice"},
-        "accounts": {"a": {"address": "a@b.c", "imap": {
-            "host": "h", "username": "u", "password_command": "x",
-            "security": "insecure-plaintext"}}},
+        "accounts": {
+            "a": {
+                "address": "a@b.c",
+                "imap": {
+                    "host": "h",
+                    "username": "u",
+                    "password_command": "x",
+                    "security": "insecure-plaintext",
+                },
+            }
+        },
     }
     config = parse_config(data)
     assert config.accounts["a"].imap.port == 143
@@ -145,8 +171,11 @@ def test_insecure_plaintext_is_loud() -> None:
 
 
 def test_missing_ca_file(tmp_path: Path) -> None:
-    text = GOOD.replace('host = "imap.example.com"',
-                        f'host = "imap.example.com"\nca_file = "{tmp_path}/none.pem"', 1)
+    text = GOOD.replace(
+        'host = "imap.example.com"',
+        f'host = "imap.example.com"\nca_file = "{tmp_path}/none.pem"',
+        1,
+    )
     with pytest.raises(ConfigError, match="no such file") as info:
         load_config(write(tmp_path, text))
     assert info.value.key == "accounts.support.imap.ca_file"

@@ -27,14 +27,30 @@ def row(
     mailbox: str = "INBOX",
 ) -> MessageRow:
     return MessageRow(
-        mailbox=mailbox, uidvalidity=1, uid=next(_uid), message_id=message_id,
-        in_reply_to=irt or [], references=refs or [], subject=subject,
+        mailbox=mailbox,
+        uidvalidity=1,
+        uid=next(_uid),
+        message_id=message_id,
+        in_reply_to=irt or [],
+        references=refs or [],
+        subject=subject,
         norm_subject=normalize_subject(subject),
         from_name="山田 太郎" if inbound else "Support",
         from_email=customer if inbound else "support@example.co.jp",
-        to=[], cc=[], date="2026-11-20T09:00:00+09:00", ts=ts, flags=flags or [],
-        size=100, inbound=inbound, counterpart_name="山田 太郎", counterpart_email=customer,
-        text=text, text_from_html=False, attachments=[], warnings=[], raw=b"raw",
+        to=[],
+        cc=[],
+        date="2026-11-20T09:00:00+09:00",
+        ts=ts,
+        flags=flags or [],
+        size=100,
+        inbound=inbound,
+        counterpart_name="山田 太郎",
+        counterpart_email=customer,
+        text=text,
+        text_from_html=False,
+        attachments=[],
+        warnings=[],
+        raw=b"raw",
     )
 
 
@@ -111,8 +127,9 @@ def test_subject_fallback_only_for_same_customer(store: Store) -> None:
 
 def test_views_flags_and_expunge(store: Store) -> None:
     with store.atomic():
-        store.insert_messages([row("<a@x>", ts=1), row("<b@x>", subject="urgent one", ts=2,
-                                                        flags=["mt:prio/urgent"])])
+        store.insert_messages(
+            [row("<a@x>", ts=1), row("<b@x>", subject="urgent one", ts=2, flags=["mt:prio/urgent"])]
+        )
     assert store.count_conversations("unhandled") == 2
     assert [c["subject"] for c in store.list_conversations("urgent")] == ["urgent one"]
     uid_a = store.db.execute("SELECT uid FROM messages WHERE message_id='<a@x>'").fetchone()[0]
@@ -123,7 +140,8 @@ def test_views_flags_and_expunge(store: Store) -> None:
     assert changed == 1
     mine = store.list_conversations("mine", agent="alice")
     assert [(c["status"], c["assignee"], c["unread"]) for c in mine] == [
-        ("in-progress", "alice", 0)]
+        ("in-progress", "alice", 0)
+    ]
     assert store.count_conversations("unhandled") == 1
     with store.atomic():
         store.delete_uids("INBOX", 1, [uid_a])
@@ -133,11 +151,20 @@ def test_views_flags_and_expunge(store: Store) -> None:
 
 def test_japanese_and_english_search(store: Store) -> None:
     with store.atomic():
-        store.insert_messages([
-            row("<a@x>", subject="請求書の再発行について", text="株式会社ミナトの佐藤です", ts=1),
-            row("<b@x>", subject="Invoice question", text="Please resend the PDF", ts=2,
-                customer="bob@example.com"),
-        ])
+        store.insert_messages(
+            [
+                row(
+                    "<a@x>", subject="請求書の再発行について", text="株式会社ミナトの佐藤です", ts=1
+                ),
+                row(
+                    "<b@x>",
+                    subject="Invoice question",
+                    text="Please resend the PDF",
+                    ts=2,
+                    customer="bob@example.com",
+                ),
+            ]
+        )
     assert [c["subject"] for c in store.search("再発行")] == ["請求書の再発行について"]
     assert [c["subject"] for c in store.search("ミナト")] == ["請求書の再発行について"]
     assert [c["subject"] for c in store.search("resend pdf")] == ["Invoice question"]
@@ -157,8 +184,9 @@ def test_resolve_id_prefix_rules(store: Store) -> None:
 
 def test_uidvalidity_drop_forgets_mailbox(store: Store) -> None:
     with store.atomic():
-        store.insert_messages([row("<a@x>"), row("<s@x>", mailbox="Sent", inbound=False,
-                                                  refs=["<a@x>"])])
+        store.insert_messages(
+            [row("<a@x>"), row("<s@x>", mailbox="Sent", inbound=False, refs=["<a@x>"])]
+        )
         dropped = store.drop_mailbox("Sent")
     assert dropped == 1
     (conv,) = store.list_conversations("all")

@@ -63,22 +63,30 @@ def m(*flags: str, inbound: bool = True) -> MessageState:
 def test_no_keywords_is_unhandled_and_unread_counts_inbound() -> None:
     state = derive_state([m(), m("\\Seen"), m(inbound=False)])
     assert (state.status, state.assignee, state.priority, state.unread) == (
-        "unhandled", None, "normal", 1)
+        "unhandled",
+        None,
+        "normal",
+        1,
+    )
 
 
 def test_newest_status_and_assignee_win() -> None:
-    state = derive_state([
-        m("mt:status/in-progress", "mt:assignee/alice", "\\Seen"),
-        m("mt:status/done", "mt:assignee/bob", "\\Seen", inbound=False),
-    ])
+    state = derive_state(
+        [
+            m("mt:status/in-progress", "mt:assignee/alice", "\\Seen"),
+            m("mt:status/done", "mt:assignee/bob", "\\Seen", inbound=False),
+        ]
+    )
     assert (state.status, state.assignee) == ("done", "bob")
 
 
 def test_new_customer_mail_reopens_done_and_keeps_assignee() -> None:
-    state = derive_state([
-        m("mt:status/done", "mt:assignee/alice", "\\Seen"),
-        m(),
-    ])
+    state = derive_state(
+        [
+            m("mt:status/done", "mt:assignee/alice", "\\Seen"),
+            m(),
+        ]
+    )
     assert (state.status, state.assignee) == ("unhandled", "alice")
     # our own reply after done does not reopen
     state = derive_state([m("mt:status/done", "\\Seen"), m("\\Seen", inbound=False)])

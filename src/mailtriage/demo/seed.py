@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import imapclient
+from imapclient.imapclient import SENT
+
 from mailtriage.demo.corpus import DemoMessage
 
 BATCH = 500
@@ -16,7 +18,7 @@ def seed_mailbox(client: imapclient.IMAPClient, messages: Iterable[DemoMessage])
     by_folder: dict[str, list[DemoMessage]] = defaultdict(list)
     for message in messages:
         by_folder[message.mailbox].append(message)
-    sent = client.find_special_folder(imapclient.SENT) or "Sent"
+    sent = client.find_special_folder(SENT) or "Sent"
     count = 0
     for folder, items in by_folder.items():
         target = sent if folder == "Sent" else folder

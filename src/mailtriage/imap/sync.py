@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import imapclient
+from imapclient.imapclient import SENT
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import ServerError
+from mailtriage.imap.commands import uid_fetch
 from mailtriage.mime import ParsedMessage, parse_message
 from mailtriage.store import MessageRow, Store
 from mailtriage.store.cache import MailboxState
@@ -148,7 +150,7 @@ def build_row(
 def find_folders(client: imapclient.IMAPClient, account: AccountConfig) -> list[tuple[str, str]]:
     """(folder, role) pairs to sync: INBOX and the Sent folder (special-use, else by name)."""
     folders = [("INBOX", "inbox")]
-    sent = account.sent_folder or client.find_special_folder(imapclient.SENT)
+    sent = account.sent_folder or client.find_special_folder(SENT)
     if sent:
         folders.append((sent, "sent"))
     return folders
@@ -225,13 +227,16 @@ class FolderSync:
         items = ["FLAGS", "MODSEQ"] if self.condstore else ["FLAGS"]
         if self.condstore and previous and previous.highestmodseq:
             # One round trip for every flag change since we last looked.
-            response = self.client.fetch(
-                f"1:{known[-1]}", items, modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"]
+            response = uid_fetch(
+                self.client,
+                f"1:{known[-1]}",
+                items,
+                modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"],
             )
             batches = [response]
         else:
             batches = (
-                self.client.fetch(",".join(uid_ranges(chunk)), items)
+                uid_fetch(self.client, ",".join(uid_ranges(chunk)), items)
                 for chunk in _chunks(known, FLAGS_BATCH)
             )
         known_set = set(known)
@@ -258,7 +263,7 @@ class FolderSync:
         done = 0
         # Newest first, so an interrupted first sync already shows the mail that matters now.
         for chunk in _chunks(new[::-1], FETCH_BATCH):
-            response = self.client.fetch(",".join(uid_ranges(sorted(chunk))), items)
+            response = uid_fetch(self.client, ",".join(uid_ranges(sorted(chunk))), items)
             rows = [
                 build_row(self.account, self.folder, self.role, uidvalidity, uid, data)
                 for uid, data in response.items()

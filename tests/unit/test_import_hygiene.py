@@ -1,0 +1,27 @@
+"""Layers that cannot leak: the core never imports Textual (STYLE.md, harlequin's check)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = [
+    "mailtriage.config",
+    "mailtriage.store",
+    "mailtriage.triage.state",
+    "mailtriage.triage.threads",
+    "mailtriage.imap.sync",
+    "mailtriage.imap.account",
+    "mailtriage.mime",
+    "mailtriage.cli",
+]
+
+
+def test_core_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in CORE)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
