@@ -1,0 +1,1 @@
+"""Real IMAP/SMTP servers for tests and the demo: Dovecot, aiosmtpd and a throwaway PKI."""
