@@ -1,0 +1,479 @@
+"""parse_message / parse_headers / extract_attachment: raw RFC 5322 bytes to ParsedMessage.
+
+``email`` with ``policy.default`` parses the MIME structure; header values, parameters and
+payload charsets are decoded by ``headers`` and ``charsets`` from the raw bytes, because the
+stdlib's own decoding loses Japanese text (see those modules). Every step that can fail on
+hostile input is fenced so one bad header or part costs a warning, not the message.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Callable
+from datetime import datetime
+from email import errors, policy
+from email.message import Message
+from email.parser import BytesParser
+from typing import TypeVar
+
+from .charsets import decode_text, detect
+from .headers import (
+    clean,
+    decode_unstructured,
+    parse_addresses,
+    parse_date,
+    parse_ids,
+    parse_params,
+    raw_text,
+    raw_to_bytes,
+)
+from .html2text import html_to_text
+from .model import Address, Attachment, ParsedMessage
+
+T = TypeVar("T")
+
+_MAX_DEPTH = 40
+# Bytes written back out for an attached message: keep the sender's folding untouched.
+_AS_BYTES_POLICY = policy.default.clone(refold_source="none", max_line_length=0)
+# A text/plain alternative that only tells you to look at the HTML one.
+_STUB_HINT = re.compile(r"html", re.IGNORECASE)
+_STUB_WORDS = re.compile(
+    r"message|e-?mail|client|view|support|display|browser|メール|表示|形式|閲覧", re.IGNORECASE
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_BOUNDARY_LINE = re.compile(rb"^--([\x21-\x7e]{1,70}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
+
+
+class _RescuedBoundary(errors.MessageDefect):
+    """Marks a multipart that _rescue_boundaries re-split."""
+
+
+class _Compat32Fallback(errors.MessageDefect):
+    """Marks a message that policy.default could not parse."""
+
+
+_DEFECT_WARNINGS: dict[type[errors.MessageDefect], str] = {
+    errors.StartBoundaryNotFoundDefect: "multipart boundary not found",
+    errors.CloseBoundaryNotFoundDefect: "multipart closing boundary missing",
+    errors.NoBoundaryInMultipartDefect: "multipart without a boundary parameter",
+    errors.InvalidBase64PaddingDefect: "base64 data truncated or badly padded",
+    errors.InvalidBase64CharactersDefect: "base64 data has invalid characters",
+    errors.InvalidBase64LengthDefect: "base64 data truncated",
+    errors.MissingHeaderBodySeparatorDefect: "no blank line after the headers",
+    _Compat32Fallback: "MIME structure parsed with the lenient compat32 parser",
+}
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse a whole message. Never raises, whatever the bytes."""
+    return _parse_safely(raw, headers_only=False)
+
+
+def parse_headers(raw_header_bytes: bytes) -> ParsedMessage:
+    """Parse a header block only: ``text`` is empty and there are no attachments. Never raises."""
+    return _parse_safely(raw_header_bytes, headers_only=True)
+
+
+def extract_attachment(raw: bytes, part_index: int) -> bytes:
+    """The decoded payload of the part at ``part_index`` (its position in ``msg.walk()``).
+
+    An attached message (message/rfc822) comes back as message bytes. Raises IndexError if
+    the message has no such part.
+    """
+    msg = _load(_as_bytes(raw), headers_only=False)
+    for index, part in enumerate(msg.walk()):
+        if index == part_index:
+            return _payload(part)
+    raise IndexError(f"message has no part {part_index}")
+
+
+def _as_bytes(raw: object) -> bytes:
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _parse_safely(raw: bytes, *, headers_only: bool) -> ParsedMessage:
+    data = _as_bytes(raw)
+    try:
+        return _parse(data, headers_only=headers_only)
+    except Exception as exc:  # the last fence: a message must never take the app down
+        text = "" if headers_only else clean(detect(data)[0])
+        return ParsedMessage(
+            text=text,
+            warnings=[f"message could not be parsed ({type(exc).__name__}); shown as raw text"],
+        )
+
+
+def _load(data: bytes, *, headers_only: bool) -> Message:
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(data, headersonly=headers_only)
+    except Exception:
+        # policy.default's header registry can raise while the parser inspects a malformed
+        # Content-Type; compat32 reads parameters the old, lenient way.
+        msg = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=headers_only)
+        msg.defects.append(_Compat32Fallback())
+    if not headers_only:
+        _rescue_boundaries(msg)
+    return msg
+
+
+def _rescue_boundaries(msg: Message) -> None:
+    """Re-split a multipart whose declared boundary never appears, using the one that does.
+
+    Mailers that rewrite the header but not the body (or quote the parameter wrongly) leave a
+    multipart whose whole body is one opaque string. Doing this inside ``_load`` keeps part
+    indices identical between parse_message and extract_attachment.
+    """
+    for part in list(msg.walk()):
+        if part.is_multipart() or not _safe(part.get_content_maintype, "").startswith("multipart"):
+            continue
+        # get_payload() without decode=True would turn 8-bit bytes into U+FFFD
+        data = _safe(lambda part=part: part.get_payload(decode=True), None)
+        if not isinstance(data, bytes):
+            continue
+        candidates = _BOUNDARY_LINE.findall(data)
+        if not candidates:
+            continue
+        boundary = max(set(candidates), key=candidates.count)
+        wrapper = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n' + data
+        sub = BytesParser(policy=policy.default).parsebytes(wrapper)
+        subparts = sub.get_payload()
+        if sub.is_multipart() and isinstance(subparts, list) and subparts:
+            part.set_payload(subparts)
+            part.defects.append(_RescuedBoundary())
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload() if part.is_multipart() else None
+    return [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
+
+
+def _safe(fn: Callable[[], T], default: T) -> T:
+    try:
+        return fn()
+    except Exception:
+        return default
+
+
+def _raw_header(part: Message, name: str) -> bytes | None:
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return raw_to_bytes(value)
+    return None
+
+
+def _raw_headers_all(part: Message, name: str) -> bytes | None:
+    values = [raw_to_bytes(v) for k, v in part.raw_items() if k.lower() == name]
+    return b", ".join(values) if values else None
+
+
+def _parse(data: bytes, *, headers_only: bool) -> ParsedMessage:
+    result = ParsedMessage()
+    if not data.strip():
+        result.warnings.append("empty message")
+        return result
+    msg = _load(data, headers_only=headers_only)
+    _fill_headers(msg, result)
+    if not headers_only:
+        _fill_body(msg, result)
+        _collect_defects(msg, result)
+    result.warnings = list(dict.fromkeys(result.warnings))
+    return result
+
+
+def _fill_headers(msg: Message, result: ParsedMessage) -> None:
+    warnings = result.warnings
+
+    def guarded(name: str, fn: Callable[[bytes], T], fallback: Callable[[str], T]) -> T | None:
+        raw = _raw_headers_all(msg, name) if name in ("to", "cc", "references") else None
+        raw = raw if raw is not None else _raw_header(msg, name)
+        if raw is None:
+            return None
+        try:
+            return fn(raw)
+        except Exception:
+            warnings.append(f"{name} header could not be parsed; kept raw")
+            text = clean(raw_text(raw)[0]) if raw else ""
+            return fallback(text)
+
+    def unstructured(raw: bytes) -> str:
+        text, warns = decode_unstructured(raw)
+        warnings.extend(f"Subject: {w}" for w in warns)
+        return text
+
+    def addresses(label: str) -> Callable[[bytes], list[Address]]:
+        def run(raw: bytes) -> list[Address]:
+            found, warns = parse_addresses(raw)
+            warnings.extend(f"{label}: {w}" for w in warns)
+            return found
+
+        return run
+
+    def raw_address(text: str) -> list[Address]:
+        return [Address(name=text, email="")] if text else []
+
+    def no_ids(_text: str) -> list[str]:
+        return []
+
+    result.subject = guarded("subject", unstructured, lambda t: t) or ""
+    senders = guarded("from", addresses("From"), raw_address) or []
+    result.from_ = senders[0] if senders else None
+    result.to = guarded("to", addresses("To"), raw_address) or []
+    result.cc = guarded("cc", addresses("Cc"), raw_address) or []
+    result.reply_to = guarded("reply-to", addresses("Reply-To"), raw_address) or []
+    message_ids = guarded("message-id", parse_ids, no_ids) or []
+    result.message_id = message_ids[0] if message_ids else None
+    result.in_reply_to = guarded("in-reply-to", parse_ids, no_ids) or []
+    result.references = guarded("references", parse_ids, no_ids) or []
+
+    def date(raw: bytes) -> object:
+        value, warns = parse_date(raw)
+        warnings.extend(warns)
+        return value
+
+    parsed_date = guarded("date", date, lambda _t: None)
+    if _raw_header(msg, "date") is None:
+        warnings.append("Date header missing")
+    result.date = parsed_date if isinstance(parsed_date, datetime) else None
+
+
+# --- body and attachments ------------------------------------------------------------------
+
+
+class _Walk:
+    """State shared while walking one message's parts."""
+
+    def __init__(self, msg: Message, result: ParsedMessage) -> None:
+        self.index = {id(p): i for i, p in enumerate(msg.walk())}
+        self.result = result
+
+    def warn(self, part: Message, text: str) -> None:
+        self.result.warnings.append(f"part {self.index.get(id(part), '?')}: {text}")
+
+
+def _fill_body(msg: Message, result: ParsedMessage) -> None:
+    walk = _Walk(msg, result)
+    body = _body_of(msg, walk, 0)
+    if body is not None:
+        result.text, result.text_from_html = clean(body[0]), body[1]
+    _collect_attachments(msg, walk, 0, in_related=False)
+
+
+def _disposition(part: Message) -> str:
+    raw = _raw_header(part, "content-disposition")
+    if not raw:
+        return ""
+    return raw.split(b";", 1)[0].strip().decode("ascii", "replace").lower()
+
+
+def _params(part: Message, header: str, walk: _Walk) -> dict[str, str]:
+    raw = _raw_header(part, header)
+    if not raw:
+        return {}
+    try:
+        params, warns = parse_params(raw)
+    except Exception:
+        walk.warn(part, f"{header} parameters unparseable")
+        return {}
+    for w in warns:
+        walk.warn(part, w)
+    return params
+
+
+def _filename(part: Message, walk: _Walk) -> str:
+    name = _params(part, "content-disposition", walk).get("filename", "")
+    if not name:
+        name = _params(part, "content-type", walk).get("name", "")
+    return name.strip()
+
+
+def _is_attachment(part: Message, walk: _Walk) -> bool:
+    return _disposition(part) == "attachment" or bool(_filename(part, walk))
+
+
+def _payload(part: Message) -> bytes:
+    if _safe(part.get_content_maintype, "") == "message" and part.is_multipart():
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            return b"".join(
+                _safe(lambda m=m: m.as_bytes(policy=_AS_BYTES_POLICY), b"") for m in inner
+            )
+        return b""
+    if _transfer_encoding(part) == "base64":
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            return _lenient_b64decode(raw_to_bytes(raw))
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw_to_bytes(raw) if isinstance(raw, str) else b""
+
+
+def _transfer_encoding(part: Message) -> str:
+    raw = _raw_header(part, "content-transfer-encoding") or b""
+    return raw.strip().decode("ascii", "replace").lower()
+
+
+def _lenient_b64decode(data: bytes) -> bytes:
+    """Decode base64 keeping every whole byte of a truncated or damaged payload.
+
+    The stdlib gives up on a payload whose length is not a multiple of four and returns the
+    base64 text itself; a cut-off message should still show what arrived.
+    """
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+    return binascii.a2b_base64(cleaned + b"=" * (-len(cleaned) % 4))
+
+
+def _text_of(part: Message, walk: _Walk, ctype: str) -> tuple[str, bool]:
+    data = _safe(lambda: _payload(part), b"")
+    charset = _params(part, "content-type", walk).get("charset") or None
+    is_html = ctype == "text/html"
+    if is_html and charset is None:
+        m = _META_CHARSET.search(data[:4096])
+        if m:
+            charset = m.group(1).decode("ascii")
+    text, warns = decode_text(data, charset)
+    for w in warns:
+        walk.warn(part, w)
+    if is_html:
+        return html_to_text(text), True
+    return text.replace("\r\n", "\n"), False
+
+
+def _is_stub(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped:
+        return True
+    hinted = _STUB_HINT.search(stripped) and _STUB_WORDS.search(stripped)
+    return len(stripped) < 300 and bool(hinted)
+
+
+def _body_of(part: Message, walk: _Walk, depth: int) -> tuple[str, bool] | None:
+    if depth > _MAX_DEPTH:
+        walk.warn(part, "nested too deeply; ignored")
+        return None
+    ctype = _safe(part.get_content_type, "text/plain")
+    if part.is_multipart():
+        children = _children(part)
+        if ctype.startswith("message/"):
+            return None  # a forwarded message is listed as an attachment
+        if ctype == "multipart/alternative":
+            return _pick_alternative(children, walk, depth)
+        if ctype == "multipart/related":
+            root = _related_root(part, children, walk)
+            return _body_of(root, walk, depth + 1) if root is not None else None
+        pieces: list[tuple[str, bool]] = []
+        for child in children:
+            if _is_attachment(child, walk):
+                continue
+            found = _body_of(child, walk, depth + 1)
+            if found is not None and found[0].strip():
+                pieces.append(found)
+        if not pieces:
+            return None
+        return "\n\n".join(p[0].strip("\n") for p in pieces), any(p[1] for p in pieces)
+    if _is_attachment(part, walk):
+        return None
+    if ctype in ("text/plain", "text/html"):
+        return _text_of(part, walk, ctype)
+    if ctype.startswith("multipart/"):
+        walk.warn(part, "multipart could not be split; shown as text")
+        return _text_of(part, walk, "text/plain")
+    return None
+
+
+def _pick_alternative(children: list[Message], walk: _Walk, depth: int) -> tuple[str, bool] | None:
+    plain: tuple[str, bool] | None = None
+    rich: tuple[str, bool] | None = None
+    for child in children:
+        if _is_attachment(child, walk):
+            continue
+        found = _body_of(child, walk, depth + 1)
+        if found is None:
+            continue
+        if not found[1] and plain is None:
+            plain = found
+        elif found[1] and found[0].strip():
+            rich = found  # RFC 2046: later alternatives are the richer ones
+    if plain is not None and not _is_stub(plain[0]):
+        return plain
+    return rich or plain
+
+
+def _related_root(part: Message, children: list[Message], walk: _Walk) -> Message | None:
+    start = _params(part, "content-type", walk).get("start", "").strip().strip("<>")
+    if start:
+        for child in children:
+            if (_content_id(child) or "") == start:
+                return child
+    return children[0] if children else None
+
+
+def _content_id(part: Message) -> str | None:
+    raw = _raw_header(part, "content-id")
+    if raw is None:
+        return None
+    value = re.sub(rb"\s+", b"", raw).strip(b"<>").decode("ascii", "replace")
+    return clean(value) or None
+
+
+def _collect_attachments(part: Message, walk: _Walk, depth: int, *, in_related: bool) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    ctype = _safe(part.get_content_type, "text/plain")
+    is_message = ctype.startswith("message/") and part.is_multipart()
+    if part.is_multipart() and not is_message:
+        for child in _children(part):
+            _collect_attachments(child, walk, depth + 1, in_related=ctype == "multipart/related")
+        return
+    filename = _filename(part, walk)
+    disposition = _disposition(part)
+    is_body_text = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")
+    if not (disposition == "attachment" or filename or not is_body_text or is_message):
+        return
+    content_id = _content_id(part)
+    size = len(_safe(lambda: _payload(part), b""))
+    inline = disposition == "inline" or (not disposition and in_related and content_id is not None)
+    walk.result.attachments.append(
+        Attachment(
+            filename=filename,
+            content_type=ctype,
+            size=size,
+            inline=inline,
+            content_id=content_id,
+            part_index=walk.index.get(id(part), -1),
+        )
+    )
+
+
+def _collect_defects(msg: Message, result: ParsedMessage) -> None:
+    for index, part in enumerate(msg.walk()):
+        rescued = any(isinstance(d, _RescuedBoundary) for d in part.defects)
+        for defect in part.defects:
+            text = _DEFECT_WARNINGS.get(type(defect))
+            if text is None:
+                continue
+            if rescued and isinstance(defect, errors.StartBoundaryNotFoundDefect):
+                text += "; split at the boundary found in the body"
+            result.warnings.append(f"part {index}: {text}" if index else text)
+        if _b64_truncated(part):
+            result.warnings.append(f"part {index}: base64 data truncated")
+
+
+def _b64_truncated(part: Message) -> bool:
+    if part.is_multipart() or _transfer_encoding(part) != "base64":
+        return False
+    raw = part.get_payload()
+    if not isinstance(raw, str):
+        return False
+    cleaned = re.sub(r"[^A-Za-z0-9+/=]", "", raw)
+    return len(cleaned) % 4 != 0
