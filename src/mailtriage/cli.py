@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the Unhandled list instead of opening the app",
     )
+    p.add_argument(
+        "--server",
+        choices=("auto", "dovecot", "embedded"),
+        default="auto",
+        help="IMAP server to run: Dovecot when installed (auto), or the embedded pymap",
+    )
     return parser
 
 
@@ -124,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from mailtriage.demo.run import run_demo
 
-            return run_demo(conversations=args.conversations, print_only=args.print_only)
+            return run_demo(
+                conversations=args.conversations,
+                print_only=args.print_only,
+                server_choice=args.server,
+            )
         config = load_config(args.config, agent_override=args.agent)
         print_warnings(config)
         accounts = _select_accounts(config, getattr(args, "account", None))

@@ -30,26 +30,37 @@ def _customer(c: dict[str, str]) -> str:
     return c.get("name") or c.get("email") or ""
 
 
+def _cell(value: str, width: int) -> Text:
+    text = safe(value)
+    text.truncate(max(width, 1), overflow="ellipsis")
+    return text
+
+
 def print_conversation_table(items: list[dict[str, Any]], console: Console | None = None) -> None:
     console = console or Console(highlight=False)
+    # Rich measures a no-wrap cell by its full length, so one very long subject would squeeze
+    # the fixed columns out; truncate customer and subject to the space that is really left.
+    fixed = 8 + 6 + 8 + 1 + 11 + 3 + 2 * 7
+    customer_w = min(22, max(8, (console.width - fixed) // 3))
+    subject_w = max(10, console.width - fixed - customer_w)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Owner", no_wrap=True)
-    table.add_column("!", no_wrap=True)
-    table.add_column("Updated", no_wrap=True)
-    table.add_column("Customer", no_wrap=True, max_width=24, overflow="ellipsis")
-    table.add_column("Subject", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("ID", no_wrap=True, min_width=8)
+    table.add_column("Status", no_wrap=True, min_width=6)
+    table.add_column("Owner", no_wrap=True, max_width=8, overflow="ellipsis")
+    table.add_column("!", no_wrap=True, min_width=1)
+    table.add_column("Updated", no_wrap=True, min_width=11)
+    table.add_column("Customer", no_wrap=True)
+    table.add_column("Subject", no_wrap=True)
     table.add_column("#", justify="right", no_wrap=True)
     for c in items:
         table.add_row(
             Text(c["id"], style="bold" if c["unread"] else ""),
             Text(STATUS_LABEL.get(c["status"], c["status"])),
-            safe(c["assignee"] or "-"),
+            _cell(c["assignee"] or "-", 8),
             Text("!" if c["priority"] == "urgent" else "", style="bold red"),
             Text(_when(c["last_message_at"])),
-            safe(_customer(c["customer"])),
-            safe(c["subject"] or "(no subject)"),
+            _cell(_customer(c["customer"]), customer_w),
+            _cell(c["subject"] or "(no subject)", subject_w),
             Text(str(c["message_count"])),
         )
     console.print(table)

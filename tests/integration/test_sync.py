@@ -246,3 +246,17 @@ async def test_server_down(tmp_path: Path, imap_account) -> None:  # type: ignor
     config = load_config(write_config(tmp_path, imap_account, port=_closed_port()))
     with pytest.raises(NetworkError, match="connection refused"):
         await sync(config)
+
+
+async def test_web_form_customer_comes_from_reply_to(config: Config, imap_account) -> None:  # type: ignore[no-untyped-def]
+    raw = make_message(
+        subject="お問い合わせフォーム",
+        sender=("Webフォーム", "form@example.co.jp"),
+        message_id="<form1@example.co.jp>",
+    )
+    reply_to = b"Reply-To: =?utf-8?b?5pyo5p2RIOWSsg==?= <saki@example.jp>\r\n"
+    raw = reply_to + raw
+    imap_account.append("INBOX", raw)
+    await sync(config)
+    (conv,) = open_store(config).list_conversations("all")
+    assert conv["customer"] == {"name": "木村 咲", "email": "saki@example.jp"}

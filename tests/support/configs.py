@@ -13,7 +13,7 @@ def write_config(
     account: Any,
     *,
     security: str = "tls",
-    ca_file: Path | None | bool = True,
+    ca_file: Path | bool | None = True,
     password: str | None = None,
     port: int | None = None,
     agent: str = "alice",
@@ -36,7 +36,7 @@ supervisors = ["carol"]
 
 [accounts.support]
 address = "{SUPPORT}"
-cache_dir = "{directory / 'cache'}"
+cache_dir = "{directory / "cache"}"
 
 [accounts.support.imap]
 host = "{account.host}"

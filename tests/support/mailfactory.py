@@ -46,7 +46,12 @@ def make_message(
 
 
 def make_iso2022jp_message(
-    *, subject: str, sender_name: str, sender_email: str, body: str, message_id: str,
+    *,
+    subject: str,
+    sender_name: str,
+    sender_email: str,
+    body: str,
+    message_id: str,
     minutes: int = 0,
 ) -> bytes:
     """The classic Japanese mail: 7bit ISO-2022-JP body, encoded-word headers."""

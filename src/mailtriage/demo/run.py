@@ -1,28 +1,91 @@
 """`mailtriage demo`: a real local IMAP server, a seeded bilingual mailbox, the real sync path.
 
-Nothing to configure and nothing left behind: the server, its mail and the cache live in one
-temp dir that is removed on exit.
+Nothing to configure and nothing left behind: the server, its mail and the cache live in temp
+dirs that are removed on exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import ssl
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from mailtriage.config import Config, load_config
 from mailtriage.devservers.dovecot import DovecotServer, find_dovecot
+from mailtriage.devservers.embedded import EmbeddedImapServer, pymap_available
 
 DEMO_USER = "support"
 DEMO_PASSWORD = "demo"
 DEMO_ADDRESS = "support@example.co.jp"
+SERVER_CHOICES = ("auto", "dovecot", "embedded")
 
 
-def write_demo_config(directory: Path, server: DovecotServer) -> Path:
+class DemoUnavailable(Exception):
+    pass
+
+
+@dataclass
+class DemoServer:
+    description: str
+    host: str
+    port: int
+    security: str
+    ca_file: Path
+    sent_folder: str | None
+
+
+@contextlib.contextmanager
+def demo_server(choice: str = "auto") -> Iterator[DemoServer]:
+    """Dovecot when installed; the embedded pymap server otherwise (or when asked)."""
+    if choice in ("auto", "dovecot") and find_dovecot():
+        dovecot = DovecotServer()
+        try:
+            dovecot.start()
+            dovecot.add_user(DEMO_USER, DEMO_PASSWORD)
+            yield DemoServer(
+                f"Dovecot on {dovecot.host}:{dovecot.imaps_port} (TLS)",
+                dovecot.host,
+                dovecot.imaps_port,
+                "tls",
+                dovecot.ca_file,
+                None,
+            )
+        finally:
+            dovecot.stop()
+        return
+    if choice == "dovecot":
+        raise DemoUnavailable("Dovecot is not installed: sudo apt-get install -y dovecot-imapd")
+    if not pymap_available():
+        raise DemoUnavailable(
+            "neither Dovecot nor the embedded server is available: run "
+            "`sudo apt-get install -y dovecot-imapd`, or `pip install pymap`"
+        )
+    embedded = EmbeddedImapServer(DEMO_USER, DEMO_PASSWORD)
+    try:
+        embedded.start()
+        yield DemoServer(
+            f"embedded pure-Python IMAP server (pymap) on {embedded.host}:{embedded.port}"
+            + (" as asked" if choice == "embedded" else ", because Dovecot is not installed")
+            + " (reduced: no CONDSTORE/IDLE push guarantees)",
+            embedded.host,
+            embedded.port,
+            "starttls",
+            embedded.ca_file,
+            "Sent",
+        )
+    finally:
+        embedded.stop()
+
+
+def write_demo_config(directory: Path, server: DemoServer) -> Path:
+    sent = f'sent_folder = "{server.sent_folder}"\n' if server.sent_folder else ""
     path = directory / "config.toml"
     path.write_text(
         f"""# Written by `mailtriage demo`; removed when the demo exits.
@@ -36,11 +99,11 @@ supervisors = ["carol"]
 [accounts.demo]
 address = "{DEMO_ADDRESS}"
 cache_dir = "{directory / "cache"}"
-
+{sent}
 [accounts.demo.imap]
 host = "{server.host}"
-port = {server.imaps_port}
-security = "tls"
+port = {server.port}
+security = "{server.security}"
 username = "{DEMO_USER}"
 password_command = "echo {DEMO_PASSWORD}"
 ca_file = "{server.ca_file}"
@@ -51,50 +114,59 @@ ca_file = "{server.ca_file}"
     return path
 
 
-def run_demo(*, conversations: int = 240, print_only: bool = False) -> int:
+def seed(server: DemoServer, conversations: int) -> int:
     import imapclient
-    from mailtriage.demo.corpus import build_demo_corpus
 
+    from mailtriage.demo.corpus import build_demo_corpus
     from mailtriage.demo.seed import seed_mailbox
+
+    context = ssl.create_default_context(cafile=str(server.ca_file))
+    tls = server.security == "tls"
+    with imapclient.IMAPClient(
+        server.host, server.port, ssl=tls, ssl_context=context if tls else None, timeout=30
+    ) as client:
+        if not tls:
+            client.starttls(context)
+        client.login(DEMO_USER, DEMO_PASSWORD)
+        return seed_mailbox(client, build_demo_corpus(conversations=conversations))
+
+
+def run_demo(
+    *,
+    conversations: int = 240,
+    print_only: bool = False,
+    server_choice: str = "auto",
+    open_app: Callable[[Config], int] | None = None,
+) -> int:
     from mailtriage.sync_cli import run_sync
 
-    if find_dovecot() is None:
-        print(
-            "mailtriage demo: Dovecot is not installed and could not be installed here; run "
-            "`sudo apt-get install -y dovecot-imapd` (the embedded fallback server is not "
-            "available yet)",
-            file=sys.stderr,
-        )
-        return 1
     workdir = Path(tempfile.mkdtemp(prefix="mailtriage-demo-"))
-    server = DovecotServer()
     try:
-        started = time.perf_counter()
-        server.start()
-        server.add_user(DEMO_USER, DEMO_PASSWORD)
-        corpus = build_demo_corpus(conversations=conversations)
-        context = ssl.create_default_context(cafile=str(server.ca_file))
-        with imapclient.IMAPClient(server.host, server.imaps_port, ssl_context=context) as client:
-            client.login(DEMO_USER, DEMO_PASSWORD)
-            seeded = seed_mailbox(client, corpus)
-        print(
-            f"demo: Dovecot on {server.host}:{server.imaps_port} (TLS), {seeded} messages seeded"
-            f" in {time.perf_counter() - started:.1f} s",
-            file=sys.stderr,
-        )
-        config_path = write_demo_config(workdir, server)
-        os.environ["MAILTRIAGE_CONFIG"] = str(config_path)
-        config = load_config(config_path)
-        status = run_sync(config, list(config.accounts), as_json=False, quiet=False)
-        if status:
-            return status
-        return _show(config, print_only)
+        with demo_server(server_choice) as server:
+            started = time.perf_counter()
+            seeded = seed(server, conversations)
+            print(
+                f"demo: {server.description}; {seeded} messages seeded in "
+                f"{time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
+            config_path = write_demo_config(workdir, server)
+            os.environ["MAILTRIAGE_CONFIG"] = str(config_path)
+            config = load_config(config_path)
+            status = run_sync(config, list(config.accounts), as_json=False, quiet=False)
+            if status:
+                return status
+            if open_app is not None and not print_only:
+                return open_app(config)
+            return print_unhandled(config)
+    except DemoUnavailable as exc:
+        print(f"mailtriage demo: {exc}", file=sys.stderr)
+        return 1
     finally:
-        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _show(config: Config, print_only: bool) -> int:
+def print_unhandled(config: Config) -> int:
     from mailtriage.render_text import print_conversation_table
     from mailtriage.store import Store
 
@@ -103,16 +175,11 @@ def _show(config: Config, print_only: bool) -> int:
     try:
         items = store.list_conversations("unhandled", agent=config.agent)
         counts = {
-            v: store.count_conversations(v, agent=config.agent)
-            for v in ("unhandled", "in-progress", "done", "mine", "urgent")
+            view: store.count_conversations(view, agent=config.agent)
+            for view in ("all", "unhandled", "in-progress", "done", "mine", "urgent")
         }
     finally:
         store.close()
     print_conversation_table(items)
-    print(
-        "demo: "
-        + ", ".join(f"{v} {n}" for v, n in counts.items())
-        + " (the TUI arrives with the 'triage TUI' issue; this is `mailtriage ls`)",
-        file=sys.stderr,
-    )
+    print("demo: " + ", ".join(f"{v} {n}" for v, n in counts.items()), file=sys.stderr)
     return 0

@@ -105,7 +105,9 @@ def build_row(
     from_email = from_addr.email if from_addr else ""
     inbound = role != "sent" and from_email != account.address
     if inbound:
-        counterpart = from_addr
+        # Web forms send From a fixed address with the customer in Reply-To: answer them.
+        reply_to = [a for a in parsed.reply_to if a.email and a.email != account.address]
+        counterpart = reply_to[0] if reply_to else from_addr
     else:
         counterpart = next((a for a in parsed.to if a.email != account.address), None)
     modseq = data.get(b"MODSEQ")

@@ -1,0 +1,1 @@
+"""The `mailtriage demo` mailbox: a seeded, realistic bilingual support inbox on a local server."""
