@@ -6,8 +6,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from mailtriage.store import CacheError, MessageRow, Store
+from mailtriage.store.schema import migrations
+from mailtriage.store.version import SCHEMA_VERSION
 from mailtriage.triage.threads import conversation_key, normalize_subject, short_id
 
 _uid = iter(range(1, 10_000))
@@ -62,13 +65,32 @@ def store(tmp_path: Path) -> Store:
 def test_cache_file_is_private_and_versioned(tmp_path: Path, store: Store) -> None:
     mode = stat.S_IMODE(store.path.stat().st_mode)
     assert mode == 0o600
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    names = [r[0] for r in store.db.execute("SELECT name FROM _sqlite_migrations")]
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["0001_initial"]
     store.close()
     # reopening applies nothing twice
     again = Store(store.path)
-    assert [r[0] for r in again.db.execute("SELECT name FROM _sqlite_migrations")] == names
+    assert [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")] == names
+
+
+def test_schema_version_matches_migrations() -> None:
+    assert len(migrations.pending(Database(memory=True))) == SCHEMA_VERSION
+
+
+def test_newer_cache_is_refused_with_advice(tmp_path: Path, store: Store) -> None:
+    store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    store.close()
+    with pytest.raises(CacheError, match="newer mailtriage"):
+        Store(store.path)
+
+
+def test_failed_batch_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.atomic():
+        store.insert_messages([row("<a@x>")])
+        raise RuntimeError("connection dropped mid-batch")
+    assert store.stats() == {"messages": 0, "conversations": 0}
+    assert store.conn.execute("SELECT COUNT(*) FROM messages_fts").fetchone()[0] == 0
 
 
 def test_corrupt_cache_gets_a_clear_message(tmp_path: Path) -> None:
@@ -132,7 +154,7 @@ def test_views_flags_and_expunge(store: Store) -> None:
         )
     assert store.count_conversations("unhandled") == 2
     assert [c["subject"] for c in store.list_conversations("urgent")] == ["urgent one"]
-    uid_a = store.db.execute("SELECT uid FROM messages WHERE message_id='<a@x>'").fetchone()[0]
+    uid_a = store.conn.execute("SELECT uid FROM messages WHERE message_id='<a@x>'").fetchone()[0]
     with store.atomic():
         changed = store.update_flags(
             "INBOX", 1, {uid_a: (["\\Seen", "mt:assignee/alice", "mt:status/in-progress"], 7)}

@@ -7,7 +7,6 @@ import sqlite3
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-SCHEMA_VERSION = 1
 migrations = Migrations("mailtriage")
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks against a real local Dovecot. Not tests: they print figures against DESIGN.md."""
