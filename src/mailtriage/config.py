@@ -132,16 +132,16 @@ def default_cache_dir() -> Path:
 def find_config(explicit: str | os.PathLike[str] | None) -> Path:
     """--config FILE, then $MAILTRIAGE_CONFIG, then the XDG config dir."""
     if explicit:
-        path, how = Path(explicit), "--config"
+        path, how = Path(explicit), "given by --config"
     elif os.environ.get("MAILTRIAGE_CONFIG"):
-        path, how = Path(os.environ["MAILTRIAGE_CONFIG"]), "$MAILTRIAGE_CONFIG"
+        path, how = Path(os.environ["MAILTRIAGE_CONFIG"]), "from $MAILTRIAGE_CONFIG"
     else:
         path, how = default_config_path(), "the default location"
     if not path.is_file():
         raise ConfigError(
             path,
             None,
-            f"no configuration file at {path} ({how})",
+            f"not found ({how})",
             "copy config.example.toml there and edit it, or try `make demo`",
         )
     return path
@@ -195,7 +195,11 @@ class _Reader:
     def int(self, name: str, default: int, low: int, high: int) -> int:
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.err(name, f"expected an integer from {low} to {high}, got {value!r}")
+            raise self.err(
+                name,
+                f"expected an integer from {low} to {high}, got {value!r}",
+                f"write a bare number, e.g. {name} = {default}",
+            )
         return value
 
     def number(self, name: str, default: float, low: float, high: float) -> float:

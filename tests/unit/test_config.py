@@ -179,3 +179,11 @@ def test_missing_ca_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file") as info:
         load_config(write(tmp_path, text))
     assert info.value.key == "accounts.support.imap.ca_file"
+
+
+def test_shipped_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    config = load_config(example)
+    assert config.agent == "alice"
+    assert set(config.accounts) == {"support"}
+    assert config.warnings == ()
