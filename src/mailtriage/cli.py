@@ -36,9 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal mail triage for a shared support mailbox.",
     )
     parser.add_argument("--version", action="version", version=f"mailtriage {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="configuration file")
+    parser.add_argument("--as", dest="agent", metavar="NAME", help="act as this team member")
+    parser.add_argument("--account", help="open this account (default: the first)")
     common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's unset option must not overwrite the same option given before it.
     common.add_argument(
         "--config",
+        default=argparse.SUPPRESS,
         metavar="FILE",
         help="configuration file (default: $MAILTRIAGE_CONFIG, then "
         "$XDG_CONFIG_HOME/mailtriage/config.toml)",
@@ -46,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--as",
         dest="agent",
+        default=argparse.SUPPRESS,
         metavar="NAME",
         help="act as this team member (default: $MAILTRIAGE_AGENT, then agent.name)",
     )
@@ -57,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch new mail and changes into the cache",
         description="One-shot sync of every account's INBOX and Sent folders.",
     )
-    p.add_argument("--account", help="only this account")
+    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -74,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which folder to list (default: unhandled)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
-    p.add_argument("--account", help="only this account")
+    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a JSON array")
 
     p = sub.add_parser(
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show a conversation by its id (any unique prefix of 4+).",
     )
     p.add_argument("id", help="conversation id, e.g. K3F9Q2AB (a unique prefix is enough)")
-    p.add_argument("--account", help="only this account")
+    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
     p = sub.add_parser(
@@ -95,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", nargs="+", help="terms; all must match (substring match)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
-    p.add_argument("--account", help="only this account")
+    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a JSON array")
 
     p = sub.add_parser(
@@ -123,17 +129,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.command:
-        parser.print_help()
-        return EXIT_USAGE
     try:
+        if not args.command:
+            config = load_config(args.config, agent_override=args.agent)
+            print_warnings(config)
+            from mailtriage.tui.app import run_app
+
+            return run_app(config, account=args.account)
         if args.command == "demo":
             from mailtriage.demo.run import run_demo
+            from mailtriage.tui.app import run_app
 
             return run_demo(
                 conversations=args.conversations,
-                print_only=args.print_only,
+                print_only=args.print_only or not sys.stdout.isatty(),
                 server_choice=args.server,
+                open_app=run_app,
             )
         config = load_config(args.config, agent_override=args.agent)
         print_warnings(config)

@@ -107,6 +107,13 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    theme: str = "mailtriage-dark"
+    theme_file: Path | None = None  # a user theme (TOML, textual Theme fields)
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys ("j,down")
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     agent: str
@@ -114,6 +121,7 @@ class Config:
     supervisors: tuple[str, ...]
     accounts: dict[str, AccountConfig]
     warnings: tuple[str, ...] = ()
+    ui: UiConfig = field(default_factory=UiConfig)
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -353,6 +361,7 @@ def parse_config(
             cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
             sent_folder=acc.str("sent_folder"),
         )
+    ui = _ui(root.table("ui", required=False))
     if path is not None and _readable_by_others(path) and any("plain text" in w for w in warnings):
         warnings.append(f"{path} holds a password and is readable by others: chmod 600 it")
     return Config(
@@ -362,6 +371,26 @@ def parse_config(
         supervisors=supervisors,
         accounts=accounts,
         warnings=tuple(warnings),
+        ui=ui,
+    )
+
+
+def _ui(reader: _Reader | None) -> UiConfig:
+    if reader is None:
+        return UiConfig()
+    reader.unknown({"theme", "theme_file", "keymap"})
+    theme_file = reader.str("theme_file")
+    keymap_table = reader.table("keymap", required=False)
+    keymap: dict[str, str] = {}
+    if keymap_table is not None:
+        for binding_id in keymap_table.data:
+            keys = keymap_table.str(binding_id, required=True)
+            assert keys is not None
+            keymap[binding_id] = keys
+    return UiConfig(
+        theme=reader.str("theme", "mailtriage-dark") or "mailtriage-dark",
+        theme_file=Path(theme_file).expanduser() if theme_file else None,
+        keymap=keymap,
     )
 
 

@@ -1,0 +1,304 @@
+"""The Textual app: owns the read connection to the cache, the long-lived sync worker and the
+view state; screens ask it for data and post user intent up to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from mailtriage.config import AccountConfig, Config, xdg_dir
+from mailtriage.store import Store, listing
+from mailtriage.tui.main_screen import MainScreen
+from mailtriage.tui.themes import ThemeError, builtin_themes, load_theme_file
+from mailtriage.tui.views import BY_ID, VIEWS
+
+log = logging.getLogger("mailtriage.tui")
+CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
+FALLBACK_THEME = "mailtriage-dark"
+
+
+def log_path() -> Path:
+    return xdg_dir("STATE", ".local/state") / "mailtriage" / "mailtriage.log"
+
+
+class MailtriageApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mailtriage"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, by screen"),
+        Binding(
+            "colon",
+            "command_palette",
+            "Commands",
+            show=False,
+            id="app.palette",
+            tooltip="Search every command",
+        ),
+        Binding(
+            "ctrl+r",
+            "sync_now",
+            "Sync",
+            show=False,
+            id="app.sync",
+            tooltip="Sync with the server now",
+        ),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        account: str | None = None,
+        background_sync: bool = True,
+        clock: float | None = None,
+    ):
+        super().__init__()
+        self.config = config
+        self.account: AccountConfig = config.accounts[account or next(iter(config.accounts))]
+        self.background_sync = background_sync
+        self.clock = clock  # a fixed "now" for reproducible snapshots
+        self.store = Store(self.account.cache_path)
+        self.view = "unhandled"
+        self.sort: str | None = None
+        self.search_query: str | None = None
+        self.counts: dict[str, int] = {}
+        self.sync_state = "starting"
+        self._data_version = -1
+        self._wake_sync = asyncio.Event()
+        self._theme_problem: str | None = None
+        self._register_themes()
+        if config.ui.keymap:
+            self.set_keymap(config.ui.keymap)
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _register_themes(self) -> None:
+        for theme in builtin_themes():
+            self.register_theme(theme)
+        wanted = self.config.ui.theme
+        if self.config.ui.theme_file:
+            try:
+                theme = load_theme_file(self.config.ui.theme_file)
+                self.register_theme(theme)
+                wanted = theme.name
+            except ThemeError as exc:
+                self._theme_problem = f"{exc}; using {FALLBACK_THEME}"
+                wanted = FALLBACK_THEME
+        if wanted not in self.available_themes:
+            self._theme_problem = f"theme {wanted!r} is unknown; using {FALLBACK_THEME}"
+            wanted = FALLBACK_THEME
+        self.theme = wanted
+
+    async def on_mount(self) -> None:
+        await self.push_screen(MainScreen())
+        if self._theme_problem:
+            self.notify(self._theme_problem, title="Theme", severity="warning")
+        self.reload(keep=None)
+        self.set_interval(CHANGE_POLL, self.check_for_changes)
+        if self.background_sync:
+            self.sync_loop()
+        else:
+            self.sync_state = "sync off"
+        self.update_status()
+
+    @property
+    def main(self) -> MainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    # -- data for the screens ----------------------------------------------------------------
+
+    def load_rows(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return listing.conversation_rows(self.store.conn, keys)
+
+    def reload(self, *, keep: str | None) -> None:
+        """Re-read keys and counts; the cursor stays on the same conversation."""
+        from mailtriage.tui.conversation_list import ConversationList
+
+        started = time.perf_counter()
+        if self.search_query:
+            keys = [c["key"] for c in self.store.search(self.search_query)]
+        else:
+            keys = listing.view_keys(
+                self.store.conn, self.view, agent=self.config.agent, sort=self.sort
+            )
+        self.counts = listing.view_counts(self.store.conn, agent=self.config.agent)
+        self._data_version = listing.data_version(self.store.conn)
+        screen = self.main
+        conversations = screen.query_one(ConversationList)
+        conversations.now = self.clock
+        conversations.set_keys(keys, keep=keep)
+        screen.show_views(self.view, self.counts, self.search_query)
+        screen.call_after_refresh(screen.refresh_header)
+        log.debug(
+            "reload %s: %d keys in %.1f ms",
+            self.view,
+            len(keys),
+            (time.perf_counter() - started) * 1000,
+        )
+        for screen_ in self.screen_stack:
+            refresh = getattr(screen_, "data_changed", None)
+            if refresh is not None:
+                refresh()
+
+    def check_for_changes(self) -> None:
+        """Another connection committed (our sync worker, another process): show it."""
+        if listing.data_version(self.store.conn) != self._data_version:
+            from mailtriage.tui.conversation_list import ConversationList
+
+            self.reload(keep=self.main.query_one(ConversationList).current_key)
+
+    # -- view state --------------------------------------------------------------------------
+
+    def action_show_view(self, view: str) -> None:
+        self.show_view(view)
+
+    def show_view(self, view: str) -> None:
+        if view not in BY_ID:
+            return
+        self.view, self.search_query, self.sort = view, None, None
+        self.reload(keep=None)
+
+    def action_next_view(self, delta: int) -> None:
+        ids = [v.id for v in VIEWS]
+        self.show_view(ids[(ids.index(self.view) + delta) % len(ids)])
+
+    def action_toggle_sort(self) -> None:
+        current = self.sort or listing.default_sort(self.view)
+        self.sort = "newest" if current == "oldest" else "oldest"
+        self.notify(
+            f"sorted by {'newest activity' if self.sort == 'newest' else 'oldest waiting'} first",
+            timeout=2,
+        )
+        self.reload(keep=None)
+
+    def search(self, query: str | None) -> None:
+        self.search_query = query
+        self.reload(keep=None)
+        if query:
+            self.notify(
+                f"{len(self.main.query_one('#conversations').keys)} conversations match {query!r}",
+                timeout=3,
+            )
+
+    def open_conversation(self, key: str) -> None:
+        from mailtriage.tui.reader import ReaderScreen
+
+        self.push_screen(ReaderScreen(key))
+
+    def request_bodies(self, key: str) -> set[tuple[str, int]]:
+        """Start fetching the bodies this conversation lacks; return (mailbox, uid) of them."""
+        missing = self.store.missing_bodies(conversation=key)
+        if missing and self.background_sync:
+            self.fetch_bodies(missing)
+        return {(mailbox, uid) for _, mailbox, _, uid in missing}
+
+    @work(thread=True, group="bodies", exit_on_error=False, description="fetching message text")
+    def fetch_bodies(self, missing: list[tuple[int, str, int, int]]) -> None:
+        # Its own short connection: the sync connection may be busy; a loopback TLS login
+        # costs ~20 ms. The reader refreshes through data_version when the rows land.
+        from mailtriage.imap.bodies import fetch_bodies
+        from mailtriage.imap.connection import connect
+
+        client = connect(self.account.imap, self.account.imap.resolve_password())
+        writer = Store(self.account.cache_path)
+        try:
+            fetch_bodies(client, writer, missing)
+        finally:
+            writer.close()
+            client.shutdown()
+
+    def action_help(self) -> None:
+        from mailtriage.tui.help_screen import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def update_status(self) -> None:
+        text = (
+            f" {self.account.name} · {self.account.address} · as {self.config.agent} ·"
+            f" {self.sync_state}"
+        )
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_status", None)
+            if show is not None:
+                show(text)
+
+    def set_sync_state(self, state: str) -> None:
+        self.sync_state = state
+        self.update_status()
+
+    def action_sync_now(self) -> None:
+        self._wake_sync.set()
+
+    @work(exclusive=True, group="sync", exit_on_error=False, description="sync with the server")
+    async def sync_loop(self) -> None:
+        """Lives as long as the app: sync, wait, repeat; problems become the status line."""
+        from mailtriage.errors import MailtriageError
+        from mailtriage.imap.account import AccountSync
+
+        interval = float(getattr(self.account, "poll_interval", 60))
+        try:
+            password = await asyncio.to_thread(self.account.imap.resolve_password)
+        except Exception as exc:  # a failing password_command must not kill the app
+            self.set_sync_state(f"offline: {exc}")
+            return
+        syncer = AccountSync(self.account, password)
+        try:
+            while True:
+                self.set_sync_state("syncing…")
+                try:
+                    report = await syncer.sync()
+                except MailtriageError as exc:
+                    log.warning("sync failed: %s", exc)
+                    self.set_sync_state(f"offline: {exc}")
+                else:
+                    stamp = time.strftime("%H:%M:%S")
+                    self.set_sync_state(f"synced {stamp} (+{report.new})")
+                self.check_for_changes()
+                self._wake_sync.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_sync.wait(), timeout=interval)
+        finally:
+            await syncer.close()
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("%s failed", event.worker.description, exc_info=error)
+            self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=8)
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+
+def setup_logging() -> Path:
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("mailtriage")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def make_app(config: Config, **kwargs: Any) -> MailtriageApp:
+    """The one way in: tests and the CLI build the app here with an explicit config."""
+    return MailtriageApp(config, **kwargs)
+
+
+def run_app(config: Config, *, account: str | None = None) -> int:
+    setup_logging()
+    make_app(config, account=account).run()
+    return 0

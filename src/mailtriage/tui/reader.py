@@ -1,0 +1,284 @@
+"""Read a conversation: the thread oldest to newest, quotes and signatures folded, headers on
+demand, attachments listed, and the customer's other conversations beside it.
+
+Every message-derived string goes through sanitize_for_terminal and reaches Rich as a Text
+object, never as markup, so a subject like "[bold]x" or an ESC sequence shows as itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from mailtriage.mime import sanitize_for_terminal
+from mailtriage.mime.quoting import split_body
+from mailtriage.store import listing
+from mailtriage.tui.rows import STATUS_SHORT, age, one_line
+
+WIDE_READER = 110  # below this the customer panel hides (toggle with h)
+
+
+def _address(a: dict[str, str]) -> str:
+    name = one_line(a.get("name", ""))
+    email = one_line(a.get("email", ""))
+    return f"{name} <{email}>" if name else email
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M %z")
+    except ValueError:
+        return one_line(iso)
+
+
+def render_message(
+    message: dict[str, Any],
+    *,
+    index: int,
+    show_headers: bool,
+    show_quotes: bool,
+    loading: bool = False,
+) -> RenderableType:
+    head = Text()
+    head.append("→ " if not message["inbound"] else "← ", style="bold")
+    head.append(_address(message["from"]), style="bold")
+    head.append(f"  {_when(message['date'])}", style="dim")
+    if "\\Seen" not in message["flags"] and message["inbound"]:
+        head.append("  new", style="bold reverse")
+    parts: list[RenderableType] = [head]
+    if show_headers:
+        for label, value in (
+            ("To", ", ".join(_address(a) for a in message["to"])),
+            ("Cc", ", ".join(_address(a) for a in message["cc"])),
+            ("Subject", one_line(message["subject"])),
+            ("Message-ID", one_line(message["message_id"] or "")),
+            ("Folder", f"{message['mailbox']} uid {message['uid']}"),
+        ):
+            if value:
+                line = Text(f"{label}: ", style="bold dim")
+                line.append(value, style="dim")
+                parts.append(line)
+    for attachment in message["attachments"]:
+        name = one_line(attachment["filename"] or "(unnamed)")
+        kind = "inline " if attachment.get("inline") else ""
+        parts.append(
+            Text(
+                f"  @ {name}  ({kind}{attachment['content_type']}, {attachment['size']:,} bytes)",
+                style="italic",
+            )
+        )
+    for warning in message["warnings"]:
+        parts.append(Text(f"  ? {one_line(warning)}", style="italic dim"))
+    body = sanitize_for_terminal(message["text"] or "").rstrip()
+    if loading:
+        parts.append(Text("fetching the text from the server…", style="dim italic"))
+    elif not body:
+        parts.append(Text("(no text)", style="dim"))
+    for block in split_body(body):
+        if block.kind == "text" or show_quotes:
+            style = "" if block.kind == "text" else "dim"
+            parts.append(Text("\n".join(block.lines), style=style))
+        else:
+            label = "quoted" if block.kind == "quote" else "signature"
+            parts.append(
+                Text(f"  [… {len(block.lines)} {label} lines, Z shows them]", style="dim italic")
+            )
+    return Group(Rule(style="dim") if index else Text(""), *parts)
+
+
+class MessageView(Static):
+    pass
+
+
+class ReaderScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q,escape", "app.pop_screen", "Back", id="reader.back", tooltip="Back to the list"),
+        Binding(
+            "j,down", "scroll_down", "Down", show=False, id="reader.down", tooltip="Scroll down"
+        ),
+        Binding("k,up", "scroll_up", "Up", show=False, id="reader.up", tooltip="Scroll up"),
+        Binding(
+            "space,pagedown",
+            "page_down",
+            "Page",
+            show=False,
+            id="reader.page-down",
+            tooltip="One screen down",
+        ),
+        Binding(
+            "pageup,b",
+            "page_up",
+            "Page up",
+            show=False,
+            id="reader.page-up",
+            tooltip="One screen up",
+        ),
+        Binding("g,home", "top", "Top", show=False, id="reader.top", tooltip="First message"),
+        Binding(
+            "G,end", "bottom", "Bottom", show=False, id="reader.bottom", tooltip="Newest message"
+        ),
+        Binding(
+            "H",
+            "toggle_headers",
+            "Headers",
+            id="reader.headers",
+            tooltip="Show or hide To, Cc, Message-ID",
+        ),
+        Binding(
+            "Z",
+            "toggle_quotes",
+            "Quotes",
+            id="reader.quotes",
+            tooltip="Unfold or fold quoted text and signatures",
+        ),
+        Binding(
+            "h",
+            "toggle_customer",
+            "Customer",
+            id="reader.customer",
+            tooltip="This customer's other conversations",
+        ),
+    ]
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+        self.show_headers = False
+        self.show_quotes = False
+        self.customer_panel: bool | None = None  # None: decided by width
+        self.conversation: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="reader-title")
+        with Horizontal(id="reader-body"):
+            yield VerticalScroll(id="thread")
+            yield Static(id="customer-panel")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        thread = self.query_one("#thread", VerticalScroll)
+        thread.focus()
+        self.call_after_refresh(thread.scroll_end, animate=False)
+        self.app.update_status()  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        self._place_panel()
+
+    def _place_panel(self) -> None:
+        wide = self.size.width >= WIDE_READER
+        show = wide if self.customer_panel is None else self.customer_panel
+        self.query_one("#customer-panel").display = show
+
+    def data_changed(self) -> None:
+        self.load(keep_scroll=True)
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def load(self, *, keep_scroll: bool = False) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        conversation = store.get_conversation(self.key)
+        if conversation is None:
+            self.query_one("#reader-title", Static).update(
+                Text("This conversation is gone (expunged on the server).", style="bold")
+            )
+            return
+        self.conversation = conversation
+        loading = self.app.request_bodies(self.key)  # type: ignore[attr-defined]
+        self.query_one("#reader-title", Static).update(self._title(conversation))
+        thread = self.query_one("#thread", VerticalScroll)
+        y = thread.scroll_y
+        thread.remove_children()
+        thread.mount_all(
+            MessageView(
+                render_message(
+                    m,
+                    index=i,
+                    show_headers=self.show_headers,
+                    show_quotes=self.show_quotes,
+                    loading=(m["mailbox"], m["uid"]) in loading,
+                )
+            )
+            for i, m in enumerate(conversation["messages"])
+        )
+        if keep_scroll:
+            self.call_after_refresh(thread.scroll_to, y=y, animate=False)
+        self.query_one("#customer-panel", Static).update(self._customer(conversation))
+        self._place_panel()
+
+    def _title(self, c: dict[str, Any]) -> Text:
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(f"{c['id']} ", style="bold")
+        title.append(one_line(c["subject"] or "(no subject)"), style="bold")
+        title.append("\n")
+        title.append(STATUS_SHORT.get(c["status"], c["status"]), style="reverse")
+        title.append(f" {one_line(c['assignee'] or 'unassigned')}")
+        if c["priority"] == "urgent":
+            title.append(" 至急", style="bold red")
+        for tag in c["tags"]:
+            title.append(f" #{one_line(tag)}")
+        customer = c["customer"]
+        count = c["message_count"]
+        title.append(f" · {_address(customer)} · {count} message{'s' if count != 1 else ''}")
+        return title
+
+    def _customer(self, c: dict[str, Any]) -> RenderableType:
+        store = self.app.store  # type: ignore[attr-defined]
+        email = c["customer"]["email"]
+        history = listing.customer_history(store.conn, email, exclude=self.key)
+        text = Text()
+        text.append(one_line(c["customer"]["name"] or email) + "\n", style="bold")
+        text.append(one_line(email) + "\n\n", style="dim")
+        if not history:
+            text.append("No other conversations.", style="dim")
+        clock = self.app.clock  # type: ignore[attr-defined]
+        import time
+
+        now = clock if clock is not None else time.time()
+        for h in history:
+            text.append(f"{h['short_id']} ", style="bold")
+            text.append(f"{STATUS_SHORT.get(h['status'], h['status'])} {age(now - h['last_ts'])}\n")
+            text.append(f"  {one_line(h['subject'] or '(no subject)')}\n")
+        return text
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_page_up(animate=False)
+
+    def action_top(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#thread", VerticalScroll).scroll_end(animate=False)
+
+    def action_toggle_headers(self) -> None:
+        self.show_headers = not self.show_headers
+        self.load(keep_scroll=True)
+
+    def action_toggle_quotes(self) -> None:
+        self.show_quotes = not self.show_quotes
+        self.load(keep_scroll=True)
+
+    def action_toggle_customer(self) -> None:
+        shown = self.query_one("#customer-panel").display
+        self.customer_panel = not shown
+        self._place_panel()

@@ -1,0 +1,82 @@
+"""Views with live counts: a sidebar when wide, one header line when narrow (80x24)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.events import Click
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from mailtriage.tui.views import VIEWS
+
+
+class ViewSidebar(Static):
+    """A static list: views change by key (1–8, [ and ]) or click, focus stays on the list."""
+
+    @dataclass
+    class Chosen(Message):
+        view: str
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.counts: dict[str, int] = {}
+        self.current = "unhandled"
+        self.search: str | None = None
+
+    def show(self, current: str, counts: dict[str, int], search: str | None = None) -> None:
+        self.current, self.counts, self.search = current, counts, search
+        self.update(self._render_views())
+
+    def _render_views(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        width = max(10, self.size.width - 2) if self.size.width else 22
+        for view in VIEWS:
+            count = str(self.counts.get(view.id, 0))
+            label = f"{view.key} {view.japanese} {view.label}"
+            if cell_len(label) + len(count) + 1 > width:
+                label = f"{view.key} {view.japanese}"
+            pad = max(1, width - cell_len(label) - len(count))
+            style = "bold reverse" if view.id == self.current and not self.search else ""
+            text.append(f"{label}{' ' * pad}{count}\n", style=style)
+        if self.search:
+            text.append(f"\n/ {self.search}\n", style="bold reverse")
+        return text
+
+    def on_resize(self) -> None:
+        self.update(self._render_views())
+
+    def on_click(self, event: Click) -> None:
+        if 0 <= event.y < len(VIEWS):
+            self.post_message(self.Chosen(VIEWS[event.y].id))
+
+
+class ViewBar(Widget):
+    """The narrow form: `[1]未対応 25  2 対応中 18 …` on one line."""
+
+    DEFAULT_CSS = "ViewBar { height: 1; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.counts: dict[str, int] = {}
+        self.current = "unhandled"
+        self.search: str | None = None
+
+    def show(self, current: str, counts: dict[str, int], search: str | None = None) -> None:
+        self.current, self.counts, self.search = current, counts, search
+        self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.search:
+            text.append(f" / {self.search} ", style="bold reverse")
+            text.append("  Esc clears")
+            return text
+        for view in VIEWS:
+            style = "bold reverse" if view.id == self.current else ""
+            text.append(f"{view.key}{view.japanese} {self.counts.get(view.id, 0)}", style=style)
+            text.append(" ")
+        return text

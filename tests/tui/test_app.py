@@ -1,0 +1,223 @@
+"""Pilot tests: every key on the main screen and the reader, asserting on state."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from mailtriage.store import Store, listing
+from mailtriage.tui.conversation_list import ConversationList
+from mailtriage.tui.help_screen import HelpScreen
+from mailtriage.tui.main_screen import MainScreen
+from mailtriage.tui.reader import ReaderScreen
+from support.cache import FIXED_NOW
+
+
+def conversations(app) -> ConversationList:  # type: ignore[no-untyped-def]
+    return app.main.query_one(ConversationList)
+
+
+async def test_starts_on_unhandled_oldest_waiting_first(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        listing_ = conversations(app)
+        store = Store(tui_config.accounts["demo"].cache_path, readonly=True)
+        expected = listing.view_keys(store.conn, "unhandled", agent="alice", sort="oldest")
+        assert listing_.keys == expected and len(expected) > 10
+        rows = [listing_.row(i) for i in range(3)]
+        assert [r["last_ts"] for r in rows] == sorted(r["last_ts"] for r in rows)
+        assert app.counts == listing.view_counts(store.conn, agent="alice")
+        assert listing_.has_focus
+
+
+async def test_cursor_keys(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        listing_ = conversations(app)
+        await pilot.press("j", "j", "down")
+        assert listing_.cursor == 3
+        await pilot.press("k", "up")
+        assert listing_.cursor == 1
+        await pilot.press("G")
+        assert listing_.cursor == len(listing_.keys) - 1
+        await pilot.press("g")
+        assert listing_.cursor == 0
+        await pilot.press("pagedown")
+        assert listing_.cursor > 10
+        await pilot.press("k")
+        await pilot.press("pageup")
+        assert listing_.cursor == 0
+
+
+async def test_open_reader_and_back_keeps_cursor(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        listing_ = conversations(app)
+        await pilot.press("j", "j")
+        key = listing_.current_key
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen) and app.screen.key == key
+        assert app.screen.conversation is not None
+        assert app.screen.conversation["key"] == key
+        await pilot.press("H", "Z", "h")
+        assert app.screen.show_headers and app.screen.show_quotes
+        await pilot.press("q")
+        assert isinstance(app.screen, MainScreen)
+        assert listing_.current_key == key
+
+
+async def test_views_by_number_and_brackets(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("2")
+        assert app.view == "in-progress"
+        statuses = {
+            conversations(app).row(i)["status"] for i in range(len(conversations(app).keys))
+        }
+        assert statuses == {"in-progress"}
+        await pilot.press("right_square_bracket")
+        assert app.view == "done"
+        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert app.view == "all"
+        assert len(conversations(app).keys) == app.counts["all"]
+        await pilot.press("4")
+        rows = [conversations(app).row(i) for i in range(len(conversations(app).keys))]
+        assert rows and all(r["assignee"] == "alice" and r["status"] != "done" for r in rows)
+
+
+async def test_search_japanese_then_escape(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("slash")
+        for ch in "請求":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause()
+        keys = conversations(app).keys
+        assert keys and app.search_query == "請求"
+        store = app.store
+        assert keys == [c["key"] for c in store.search("請求")]
+        assert conversations(app).has_focus
+        await pilot.press("escape")
+        assert app.search_query is None and app.view == "unhandled"
+
+
+async def test_select_and_sort(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        listing_ = conversations(app)
+        first = listing_.keys[0]
+        await pilot.press("x")
+        assert listing_.selected == {first} and listing_.cursor == 1
+        await pilot.press("S")
+        assert app.sort == "newest"
+        rows = [listing_.row(i) for i in range(5)]
+        assert [r["last_ts"] for r in rows] == sorted((r["last_ts"] for r in rows), reverse=True)
+        assert listing_.selected == {first}  # selection survives a re-sort
+
+
+async def test_help_lists_live_bindings_with_ids(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {binding_id: keys for keys, _, binding_id in app.screen.rows}
+        assert set(rows["list.down"].split(", ")) == {"j", "↓"}
+        for binding_id in ("list.open", "list.search", "view.unhandled", "app.quit", "app.help"):
+            assert binding_id in rows
+        assert all(does for _, does, _ in app.screen.rows)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_keymap_from_config_remaps_by_id(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    ui = dataclasses.replace(tui_config.ui, keymap={"list.down": "n"})
+    app = build_app(config=dataclasses.replace(tui_config, ui=ui))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("n", "n")
+        assert conversations(app).cursor == 2
+        await pilot.press("j")
+        assert conversations(app).cursor == 2  # j no longer moves: it was remapped
+
+
+async def test_broken_user_theme_falls_back_with_notice(
+    build_app, tui_config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "mine"\nprimary = "not-a-colour"\n')
+    ui = dataclasses.replace(tui_config.ui, theme_file=bad)
+    app = build_app(config=dataclasses.replace(tui_config, ui=ui))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert app.theme == "mailtriage-dark"
+        notes = [n.message for n in app._notifications]
+        assert any("not a colour" in n for n in notes)
+
+
+async def test_narrow_layout_folds_sidebar(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.main.query_one("#sidebar").display
+        assert app.main.query_one("#viewbar").display
+        listing_ = conversations(app)
+        width = listing_.scrollable_content_region.width
+        assert sum(c.width for c in listing_.columns) + len(listing_.columns) - 1 == width
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert app.main.query_one("#sidebar").display
+        assert not app.main.query_one("#viewbar").display
+
+
+async def test_changes_by_another_connection_appear_and_cursor_stays(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        listing_ = conversations(app)
+        await pilot.press("j", "j", "j")
+        key = listing_.current_key
+        before = len(listing_.keys)
+        writer = Store(tui_config.accounts["demo"].cache_path)
+        uid = writer.conn.execute("SELECT MAX(uid) FROM messages").fetchone()[0]
+        # another agent marks the first conversation in-progress (a keyword change)
+        first = listing_.keys[0]
+        row = writer.conn.execute(
+            "SELECT uid, flags FROM messages WHERE conversation=? AND mailbox='INBOX'", (first,)
+        ).fetchone()
+        flags = [*json.loads(row[1]), "mt:status/in-progress", "mt:assignee/bob"]
+        with writer.atomic():
+            writer.update_flags("INBOX", 1, {row[0]: (flags, None)})
+        writer.close()
+        del uid
+        await pilot.pause(0.6)  # two change polls
+        assert len(listing_.keys) == before - 1
+        assert first not in listing_.keys
+        assert listing_.current_key == key
+
+
+async def test_hostile_subject_is_shown_literally(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    writer = Store(tui_config.accounts["demo"].cache_path)
+    first = listing.view_keys(writer.conn, "unhandled", agent="alice")[0]
+    writer.conn.execute(
+        "UPDATE conversations SET subject=? WHERE key=?",
+        ("[bold red]pwned[/] \x1b]52;c;ZXZpbA==\x07\x1b[2J\u202etxt.exe", first),
+    )
+    writer.close()
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        strip = conversations(app).render_line(0)
+        text = "".join(segment.text for segment in strip)
+        assert "[bold red]pwned[/]" in text
+        assert "\x1b" not in text and "\u202e" not in text and "ZXZpbA" not in text
+
+
+async def test_clock_makes_ages_stable(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)):
+        assert app.clock == FIXED_NOW.timestamp()
+        assert conversations(app).now == FIXED_NOW.timestamp()
