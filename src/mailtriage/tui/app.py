@@ -74,6 +74,9 @@ class MailtriageApp(App[None]):
         self.sync_state = "starting"
         self._data_version = -1
         self._wake_sync = asyncio.Event()
+        # Optimistic triage: key -> the row fields we expect once the server agrees.
+        self.pending: dict[str, dict[str, Any]] = {}
+        self._actions: Any = None
         self._theme_problem: str | None = None
         self._register_themes()
         if config.ui.keymap:
@@ -117,7 +120,11 @@ class MailtriageApp(App[None]):
     # -- data for the screens ----------------------------------------------------------------
 
     def load_rows(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        return listing.conversation_rows(self.store.conn, keys)
+        rows = listing.conversation_rows(self.store.conn, keys)
+        for key, changes in self.pending.items():
+            if key in rows:
+                rows[key] = {**rows[key], **changes}
+        return rows
 
     def reload(self, *, keep: str | None) -> None:
         """Re-read keys and counts; the cursor stays on the same conversation."""
@@ -216,6 +223,133 @@ class MailtriageApp(App[None]):
             writer.close()
             client.shutdown()
 
+    # -- triage ------------------------------------------------------------------------------
+
+    def triage_targets(self) -> list[str]:
+        """The reader's conversation, else the selection, else the row under the cursor."""
+        from mailtriage.tui.conversation_list import ConversationList
+        from mailtriage.tui.reader import ReaderScreen
+
+        if isinstance(self.screen, ReaderScreen):
+            return [self.screen.key]
+        conversations = self.main.query_one(ConversationList)
+        if conversations.selected:
+            return [k for k in conversations.keys if k in conversations.selected]
+        return [conversations.current_key] if conversations.current_key else []
+
+    def action_triage(self, kind: str) -> None:
+        from mailtriage.tui.pickers import Picker, TagPrompt, parse_tag_changes
+
+        keys = self.triage_targets()
+        if not keys:
+            return
+        row = self.load_rows(keys[:1]).get(keys[0])
+        if row is None:
+            return
+        if kind == "claim":
+            self.run_triage(keys, "claim", self.config.agent)
+        elif kind == "assign":
+            members = list(self.config.members) or [self.config.agent]
+            choices = [(m, m + (" (me)" if m == self.config.agent else "")) for m in members]
+            choices.append(("-", "nobody (unassign)"))
+            self.push_screen(
+                Picker("Assign to", choices, current=row["assignee"]),
+                lambda who: who and self.run_triage(keys, "assign", None if who == "-" else who),
+            )
+        elif kind == "status":
+            choices = [
+                ("unhandled", "未対応 Unhandled"),
+                ("in-progress", "対応中 In progress"),
+                ("done", "対応済 Done"),
+            ]
+            self.push_screen(
+                Picker("Status", choices, current=row["status"]),
+                lambda status: status and self.run_triage(keys, "status", status),
+            )
+        elif kind == "priority":
+            choices = [("urgent", "至急 Urgent"), ("normal", "通常 Normal")]
+            self.push_screen(
+                Picker("Priority", choices, current=row["priority"]),
+                lambda prio: prio and self.run_triage(keys, "priority", prio),
+            )
+        elif kind == "tags":
+            self.push_screen(
+                TagPrompt(row["tags"]),
+                lambda text: text and self.run_triage(keys, "tags", parse_tag_changes(text)),
+            )
+        elif kind == "later":
+            change = ([], ["later"]) if "later" in row["tags"] else (["later"], [])
+            self.run_triage(keys, "tags", change)
+        elif kind == "unread":
+            self.run_triage(keys, "seen", bool(row["unread"]))
+
+    def _expected(self, key: str, kind: str, arg: Any) -> dict[str, Any]:
+        row = self.load_rows([key]).get(key, {})
+        if kind == "claim":
+            return {"status": "in-progress", "assignee": arg}
+        if kind == "assign":
+            return {"assignee": arg}
+        if kind == "status":
+            return {"status": arg}
+        if kind == "priority":
+            return {"priority": arg}
+        if kind == "seen":
+            return {"unread": 0 if arg else max(1, row.get("unread", 0))}
+        add, remove = arg
+        tags = sorted((set(row.get("tags", [])) | set(add)) - set(remove))
+        return {"tags": tags}
+
+    async def get_actions(self) -> Any:
+        if self._actions is None:
+            from mailtriage.imap.actions import AccountActions
+
+            password = await asyncio.to_thread(self.account.imap.resolve_password)
+            self._actions = AccountActions(self.account, password, self.config.agent)
+        return self._actions
+
+    @work(group="triage", exit_on_error=False, description="changing the conversation")
+    async def run_triage(self, keys: list[str], kind: str, arg: Any) -> None:
+        from mailtriage.tui.conversation_list import ConversationList
+
+        conversations = self.main.query_one(ConversationList)
+        for key in keys:
+            self.pending[key] = self._expected(key, kind, arg)
+        conversations.invalidate()
+        results = []
+        try:
+            actions = await self.get_actions()
+            for key in keys:
+                if kind == "claim":
+                    result = await actions.claim(key)
+                elif kind == "assign":
+                    result = await actions.assign(key, arg)
+                elif kind == "status":
+                    result = await actions.set_status(key, arg)
+                elif kind == "priority":
+                    result = await actions.set_priority(key, arg)
+                elif kind == "seen":
+                    result = await actions.set_seen(key, arg)
+                else:
+                    result = await actions.set_tags(key, add=arg[0], remove=arg[1])
+                results.append(result)
+                self.pending.pop(key, None)  # the cache holds the truth now, won or lost
+        finally:
+            for key in keys:
+                self.pending.pop(key, None)
+            conversations.selected.clear()
+            self.reload(keep=conversations.current_key)
+        failed = [r for r in results if not r.ok]
+        if len(results) == 1:
+            self.notify(
+                results[0].message,
+                severity="error" if failed else "information",
+                timeout=6 if failed else 3,
+            )
+        else:
+            done = len(results) - len(failed)
+            lines = [f"{done} of {len(results)} changed"] + [r.message for r in failed[:5]]
+            self.notify("\n".join(lines), severity="warning" if failed else "information")
+
     def action_help(self) -> None:
         from mailtriage.tui.help_screen import HelpScreen
 
@@ -278,7 +412,9 @@ class MailtriageApp(App[None]):
             log.error("%s failed", event.worker.description, exc_info=error)
             self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=8)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        if self._actions is not None:
+            await self._actions.close()
         self.store.close()
 
 

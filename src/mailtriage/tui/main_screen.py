@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 from mailtriage.tui.conversation_list import ConversationList
 from mailtriage.tui.rows import header_text
 from mailtriage.tui.sidebar import ViewBar, ViewSidebar
+from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 from mailtriage.tui.views import VIEWS
 
 NARROW = 100  # below this many columns the sidebar folds into one header line
@@ -36,6 +37,7 @@ def _view_bindings() -> list[BindingType]:
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *_view_bindings(),
+        *TRIAGE_BINDINGS,
         Binding(
             "right_square_bracket",
             "app.next_view(1)",

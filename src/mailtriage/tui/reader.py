@@ -23,6 +23,7 @@ from mailtriage.mime import sanitize_for_terminal
 from mailtriage.mime.quoting import split_body
 from mailtriage.store import listing
 from mailtriage.tui.rows import STATUS_SHORT, age, one_line
+from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 
 WIDE_READER = 110  # below this the customer panel hides (toggle with h)
 
@@ -101,6 +102,7 @@ class MessageView(Static):
 
 class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        *TRIAGE_BINDINGS,
         Binding("q,escape", "app.pop_screen", "Back", id="reader.back", tooltip="Back to the list"),
         Binding(
             "j,down", "scroll_down", "Down", show=False, id="reader.down", tooltip="Scroll down"

@@ -1,0 +1,97 @@
+"""Small modal choosers: assign to…, status…, priority…, tags…. Each dismisses with the
+choice (or None on Esc), so the caller decides what to do with it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class Picker(ModalScreen[str | None]):
+    """Pick one of `choices` ((value, label) pairs) with j/k/Enter, or by its first key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "cancel", "Cancel", id="picker.cancel", tooltip="Choose nothing"),
+        Binding("j", "down", "Down", show=False, id="picker.down", tooltip="Next choice"),
+        Binding("k", "up", "Up", show=False, id="picker.up", tooltip="Previous choice"),
+    ]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None):
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="picker"):
+            yield Static(self.title_text, classes="picker-title")
+            yield OptionList(
+                *(Option(label, id=value) for value, label in self.choices), id="choices"
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        values = [value for value, _ in self.choices]
+        if self.current in values:
+            options.highlighted = values.index(self.current)
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+
+class TagPrompt(ModalScreen[str | None]):
+    """`+billing -later`: tags to add and remove, space separated."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="tags.cancel", tooltip="Change nothing"),
+    ]
+
+    def __init__(self, current: list[str]):
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="picker"):
+            shown = " ".join(f"#{t}" for t in self.current) or "none"
+            yield Static(f"Tags now: {shown}", classes="picker-title")
+            yield Input(placeholder="+billing -later  (later, no-reply are tags too)", id="tags")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_tag_changes(text: str) -> tuple[list[str], list[str]]:
+    """'+a -b c' → (['a', 'c'], ['b']): a bare word adds."""
+    add: list[str] = []
+    remove: list[str] = []
+    for word in text.split():
+        if word.startswith("-"):
+            remove.append(word[1:])
+        else:
+            add.append(word.removeprefix("+"))
+    return [t for t in add if t], [t for t in remove if t]
