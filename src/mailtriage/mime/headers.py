@@ -20,6 +20,12 @@ from .model import Address
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+_WHITESPACE = re.compile(r"\s+")
+_QUOTED_PAIR = re.compile(r"\\(.)")
+_EXTENDED_NAME = re.compile(r"([^*]+)\*(?:(\d+)\*?|)")
 
 
 def clean(s: str) -> str:
@@ -40,7 +46,7 @@ def raw_to_bytes(value: str) -> bytes:
 
 
 def unfold(value: bytes) -> bytes:
-    return re.sub(rb"\r?\n(?=[ \t])", b"", value).strip(b" \t\r\n")
+    return _FOLD.sub(b"", value).strip(b" \t\r\n")
 
 
 def raw_text(value: bytes) -> tuple[str, list[str]]:
@@ -51,7 +57,7 @@ def raw_text(value: bytes) -> tuple[str, list[str]]:
 def _decode_word_payload(enc: str, payload: str) -> bytes | None:
     if enc in "qQ":
         return binascii.a2b_qp(payload.encode("ascii", "replace"), header=True)
-    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+    cleaned = _NOT_BASE64.sub("", payload)
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]  # a lone trailing sextet carries no whole byte
     try:
@@ -104,7 +110,7 @@ def decode_unstructured(raw: bytes) -> tuple[str, list[str]]:
     """Subject and other free-text headers: 8-bit bytes, then encoded-words."""
     text, warnings = raw_text(raw)
     decoded, more = decode_encoded_words(text)
-    decoded = re.sub(r"[\r\n]+", " ", decoded)
+    decoded = _LINE_BREAKS.sub(" ", decoded)
     return clean(decoded), warnings + more
 
 
@@ -154,7 +160,7 @@ def parse_ids(raw: bytes) -> list[str]:
     """
     text = unfold(raw).decode("ascii", "replace")
     ids: list[str] = []
-    bracketed = [re.sub(r"\s+", "", m) for m in _ID_IN_BRACKETS.findall(text)]
+    bracketed = [_WHITESPACE.sub("", m) for m in _ID_IN_BRACKETS.findall(text)]
     if bracketed:
         ids = [i for i in bracketed if i and "\ufffd" not in i]
     else:
@@ -173,15 +179,15 @@ def parse_ids(raw: bytes) -> list[str]:
 
 
 # Zone names parsedate does not know but Japanese mailers send.
-_ZONE_NAMES = {"JST": "+0900", "KST": "+0900"}
+_ZONE_NAMES = [(re.compile(r"\bJST\b"), "+0900"), (re.compile(r"\bKST\b"), "+0900")]
 
 
 def parse_date(raw: bytes) -> tuple[datetime | None, list[str]]:
     text = unfold(raw).decode("ascii", "replace").strip()
     if not text:
         return None, ["Date header empty"]
-    for name, offset in _ZONE_NAMES.items():
-        text = re.sub(rf"\b{name}\b", offset, text)
+    for zone, offset in _ZONE_NAMES:
+        text = zone.sub(offset, text)
     try:
         dt = parsedate_to_datetime(text)
     except (ValueError, TypeError, IndexError, OverflowError):
@@ -211,8 +217,8 @@ def parse_params(raw: bytes) -> tuple[dict[str, str], list[str]]:
         name = name.strip().lower()
         value = value.strip()
         if len(value) >= 2 and value[0] == '"':
-            value = re.sub(r"\\(.)", r"\1", value[1:-1] if value.endswith('"') else value[1:])
-        m = re.fullmatch(r"([^*]+)\*(?:(\d+)\*?|)", name)
+            value = _QUOTED_PAIR.sub(r"\1", value[1:-1] if value.endswith('"') else value[1:])
+        m = _EXTENDED_NAME.fullmatch(name)
         if m:
             base = m.group(1)
             index = int(m.group(2)) if m.group(2) is not None else 0

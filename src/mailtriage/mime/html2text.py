@@ -17,6 +17,8 @@ _DROP = frozenset({"script", "style", "head", "title", "template", "noembed", "o
 _VOID = frozenset({"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "wbr"})
 # Only these schemes become footnotes; javascript:, data: and cid: links are not for reading.
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class _TextExtractor(HTMLParser):
@@ -125,7 +127,7 @@ class _TextExtractor(HTMLParser):
         if self.pre_depth:
             self.out.append(data)
             return
-        text = re.sub(r"[ \t\r\n\f]+", " ", data)
+        text = _HTML_SPACE.sub(" ", data)
         if self.strip_next:
             text = text.lstrip(" ")
         if text:
@@ -140,7 +142,7 @@ def html_to_text(html: str) -> str:
     parser.close()
     text = "".join(parser.out).replace("\xa0", " ")
     lines = [line.rstrip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
     if parser.links:
         notes = "\n".join(f"[{i}] {url}" for i, url in enumerate(parser.links, 1))
         text = f"{text}\n\n{notes}" if text else notes

@@ -9,12 +9,15 @@ hostile input is fenced so one bad header or part costs a warning, not the messa
 from __future__ import annotations
 
 import binascii
+import functools
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from email import errors, policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from typing import TypeVar
 
 from .charsets import decode_text, detect
@@ -43,6 +46,70 @@ _STUB_WORDS = re.compile(
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BOUNDARY_LINE = re.compile(rb"^--([\x21-\x7e]{1,70}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_NOT_BASE64_OR_PAD = re.compile(r"[^A-Za-z0-9+/=]")
+_WHITESPACE = re.compile(rb"\s+")
+
+
+# --- a policy.default that does not re-parse the same header over and over -----------------
+#
+# Message.get_content_type(), get_boundary() and get_payload() re-parse Content-Type or
+# Content-Transfer-Encoding through the header registry on every call, and the parser and the
+# walk below call them about twenty times per message: that was most of parse_message's time.
+# Those methods only ever use str() of the header object, so for headers simple enough that
+# str() is known in advance it is built directly, and everything else is parsed once and
+# memoised. Results stay exactly policy.default's, including its quirks on broken headers
+# (compat32 would answer differently there).
+
+_TOKEN = r"[!#$&+\-.0-9A-Z^_`a-z{|}~]+"  # RFC 2045 token, minus the RFC 2231 * ' %
+_QUOTED = r'"[!#-\[\]-~]+"'  # no space, backslash or quote, so it needs no re-quoting
+_SIMPLE_CTYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+_SIMPLE_PARAM = re.compile(rf"[ \t]*({_TOKEN})=\"?([^\"]+)\"?")
+_SIMPLE_TOKEN = re.compile(_TOKEN)
+_LINE_BREAK = re.compile(r"\n|\r")  # what EmailPolicy.header_fetch_parse unfolds
+
+
+def _simple_ctype_str(value: str) -> str | None:
+    """str() of policy.default's Content-Type header for a plain value; None if not plain.
+
+    The header object renders as the verbatim type, then parameters re-serialised as
+    ``; name="value"`` joined by ``"; "``. Duplicate names and encoded-words change that, so
+    they take the slow path.
+    """
+    if not _SIMPLE_CTYPE.fullmatch(value) or "=?" in value:
+        return None
+    head, _, rest = value.partition(";")
+    if not rest:
+        return head
+    params = [_SIMPLE_PARAM.fullmatch(piece) for piece in rest.split(";")]
+    names = {m.group(1).lower() for m in params if m}
+    if len(names) != len(params):
+        return None
+    return head + "; " + "; ".join(f'{m.group(1)}="{m.group(2)}"' for m in params if m)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fetch_header(name: str, value: str) -> object:
+    # Header objects are immutable, so one can be shared by every message that has it.
+    value = "".join(_LINE_BREAK.split(value))
+    lower = name.lower()
+    if lower == "content-type":
+        simple = _simple_ctype_str(value)
+        if simple is not None:
+            return simple
+    elif lower == "content-transfer-encoding" and _SIMPLE_TOKEN.fullmatch(value):
+        return value
+    return policy.default.header_factory(name, value)
+
+
+class _FastPolicy(EmailPolicy):
+    def header_fetch_parse(self, name: str, value: str) -> object:
+        if hasattr(value, "name"):
+            return value
+        return _fetch_header(name, value)
+
+
+_PARSE_POLICY = _FastPolicy()
 
 
 class _RescuedBoundary(errors.MessageDefect):
@@ -112,7 +179,7 @@ def _parse_safely(raw: bytes, *, headers_only: bool) -> ParsedMessage:
 
 def _load(data: bytes, *, headers_only: bool) -> Message:
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(data, headersonly=headers_only)
+        msg = BytesParser(policy=_PARSE_POLICY).parsebytes(data, headersonly=headers_only)
     except Exception:
         # policy.default's header registry can raise while the parser inspects a malformed
         # Content-Type; compat32 reads parameters the old, lenient way.
@@ -140,9 +207,11 @@ def _rescue_boundaries(msg: Message) -> None:
         candidates = _BOUNDARY_LINE.findall(data)
         if not candidates:
             continue
-        boundary = max(set(candidates), key=candidates.count)
+        # most_common keeps first-seen order among ties: the same input gives the same parse
+        # on every run and every machine (a set's order would follow the hash seed).
+        boundary = Counter(candidates).most_common(1)[0][0]
         wrapper = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n' + data
-        sub = BytesParser(policy=policy.default).parsebytes(wrapper)
+        sub = BytesParser(policy=_PARSE_POLICY).parsebytes(wrapper)
         subparts = sub.get_payload()
         if sub.is_multipart() and isinstance(subparts, list) and subparts:
             part.set_payload(subparts)
@@ -168,9 +237,12 @@ def _raw_header(part: Message, name: str) -> bytes | None:
     return None
 
 
-def _raw_headers_all(part: Message, name: str) -> bytes | None:
-    values = [raw_to_bytes(v) for k, v in part.raw_items() if k.lower() == name]
-    return b", ".join(values) if values else None
+def _raw_header_map(part: Message) -> dict[str, list[str]]:
+    """Every raw header value by lower-cased name, in order: one pass instead of one per lookup."""
+    found: dict[str, list[str]] = {}
+    for key, value in part.raw_items():
+        found.setdefault(key.lower(), []).append(value)
+    return found
 
 
 def _parse(data: bytes, *, headers_only: bool) -> ParsedMessage:
@@ -189,12 +261,16 @@ def _parse(data: bytes, *, headers_only: bool) -> ParsedMessage:
 
 def _fill_headers(msg: Message, result: ParsedMessage) -> None:
     warnings = result.warnings
+    headers = _raw_header_map(msg)
 
     def guarded(name: str, fn: Callable[[bytes], T], fallback: Callable[[str], T]) -> T | None:
-        raw = _raw_headers_all(msg, name) if name in ("to", "cc", "references") else None
-        raw = raw if raw is not None else _raw_header(msg, name)
-        if raw is None:
+        values = headers.get(name)
+        if not values:
             return None
+        if name in ("to", "cc", "references"):
+            raw = b", ".join(raw_to_bytes(v) for v in values)
+        else:
+            raw = raw_to_bytes(values[0])
         try:
             return fn(raw)
         except Exception:
@@ -238,7 +314,7 @@ def _fill_headers(msg: Message, result: ParsedMessage) -> None:
         return value
 
     parsed_date = guarded("date", date, lambda _t: None)
-    if _raw_header(msg, "date") is None:
+    if "date" not in headers:
         warnings.append("Date header missing")
     result.date = parsed_date if isinstance(parsed_date, datetime) else None
 
@@ -252,9 +328,34 @@ class _Walk:
     def __init__(self, msg: Message, result: ParsedMessage) -> None:
         self.index = {id(p): i for i, p in enumerate(msg.walk())}
         self.result = result
+        # The walk asks about the same part many times; the parts do not change meanwhile.
+        self._headers: dict[int, dict[str, list[str]]] = {}
+        self._ctypes: dict[int, str] = {}
+        self._params: dict[tuple[int, str], dict[str, str]] = {}
 
     def warn(self, part: Message, text: str) -> None:
         self.result.warnings.append(f"part {self.index.get(id(part), '?')}: {text}")
+
+    def raw_header(self, part: Message, name: str) -> bytes | None:
+        headers = self._headers.get(id(part))
+        if headers is None:
+            headers = self._headers[id(part)] = _raw_header_map(part)
+        values = headers.get(name)
+        return raw_to_bytes(values[0]) if values else None
+
+    def content_type(self, part: Message) -> str:
+        ctype = self._ctypes.get(id(part))
+        if ctype is None:
+            ctype = self._ctypes[id(part)] = _safe(part.get_content_type, "text/plain")
+        return ctype
+
+    def params(self, part: Message, header: str) -> dict[str, str]:
+        key = (id(part), header)
+        params = self._params.get(key)
+        if params is None:
+            # Warnings are given once: _parse drops repeats of a warning anyway.
+            params = self._params[key] = _params(part, header, self)
+        return params
 
 
 def _fill_body(msg: Message, result: ParsedMessage) -> None:
@@ -265,15 +366,15 @@ def _fill_body(msg: Message, result: ParsedMessage) -> None:
     _collect_attachments(msg, walk, 0, in_related=False)
 
 
-def _disposition(part: Message) -> str:
-    raw = _raw_header(part, "content-disposition")
+def _disposition(part: Message, walk: _Walk) -> str:
+    raw = walk.raw_header(part, "content-disposition")
     if not raw:
         return ""
     return raw.split(b";", 1)[0].strip().decode("ascii", "replace").lower()
 
 
 def _params(part: Message, header: str, walk: _Walk) -> dict[str, str]:
-    raw = _raw_header(part, header)
+    raw = walk.raw_header(part, header)
     if not raw:
         return {}
     try:
@@ -287,18 +388,18 @@ def _params(part: Message, header: str, walk: _Walk) -> dict[str, str]:
 
 
 def _filename(part: Message, walk: _Walk) -> str:
-    name = _params(part, "content-disposition", walk).get("filename", "")
+    name = walk.params(part, "content-disposition").get("filename", "")
     if not name:
-        name = _params(part, "content-type", walk).get("name", "")
+        name = walk.params(part, "content-type").get("name", "")
     return name.strip()
 
 
 def _is_attachment(part: Message, walk: _Walk) -> bool:
-    return _disposition(part) == "attachment" or bool(_filename(part, walk))
+    return _disposition(part, walk) == "attachment" or bool(_filename(part, walk))
 
 
 def _payload(part: Message) -> bytes:
-    if _safe(part.get_content_maintype, "") == "message" and part.is_multipart():
+    if part.is_multipart() and _safe(part.get_content_maintype, "") == "message":
         inner = part.get_payload()
         if isinstance(inner, list) and inner:
             return b"".join(
@@ -327,7 +428,7 @@ def _lenient_b64decode(data: bytes) -> bytes:
     The stdlib gives up on a payload whose length is not a multiple of four and returns the
     base64 text itself; a cut-off message should still show what arrived.
     """
-    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    cleaned = _NOT_BASE64.sub(b"", data)
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]
     return binascii.a2b_base64(cleaned + b"=" * (-len(cleaned) % 4))
@@ -335,7 +436,7 @@ def _lenient_b64decode(data: bytes) -> bytes:
 
 def _text_of(part: Message, walk: _Walk, ctype: str) -> tuple[str, bool]:
     data = _safe(lambda: _payload(part), b"")
-    charset = _params(part, "content-type", walk).get("charset") or None
+    charset = walk.params(part, "content-type").get("charset") or None
     is_html = ctype == "text/html"
     if is_html and charset is None:
         m = _META_CHARSET.search(data[:4096])
@@ -361,7 +462,7 @@ def _body_of(part: Message, walk: _Walk, depth: int) -> tuple[str, bool] | None:
     if depth > _MAX_DEPTH:
         walk.warn(part, "nested too deeply; ignored")
         return None
-    ctype = _safe(part.get_content_type, "text/plain")
+    ctype = walk.content_type(part)
     if part.is_multipart():
         children = _children(part)
         if ctype.startswith("message/"):
@@ -410,37 +511,37 @@ def _pick_alternative(children: list[Message], walk: _Walk, depth: int) -> tuple
 
 
 def _related_root(part: Message, children: list[Message], walk: _Walk) -> Message | None:
-    start = _params(part, "content-type", walk).get("start", "").strip().strip("<>")
+    start = walk.params(part, "content-type").get("start", "").strip().strip("<>")
     if start:
         for child in children:
-            if (_content_id(child) or "") == start:
+            if (_content_id(child, walk) or "") == start:
                 return child
     return children[0] if children else None
 
 
-def _content_id(part: Message) -> str | None:
-    raw = _raw_header(part, "content-id")
+def _content_id(part: Message, walk: _Walk) -> str | None:
+    raw = walk.raw_header(part, "content-id")
     if raw is None:
         return None
-    value = re.sub(rb"\s+", b"", raw).strip(b"<>").decode("ascii", "replace")
+    value = _WHITESPACE.sub(b"", raw).strip(b"<>").decode("ascii", "replace")
     return clean(value) or None
 
 
 def _collect_attachments(part: Message, walk: _Walk, depth: int, *, in_related: bool) -> None:
     if depth > _MAX_DEPTH:
         return
-    ctype = _safe(part.get_content_type, "text/plain")
+    ctype = walk.content_type(part)
     is_message = ctype.startswith("message/") and part.is_multipart()
     if part.is_multipart() and not is_message:
         for child in _children(part):
             _collect_attachments(child, walk, depth + 1, in_related=ctype == "multipart/related")
         return
     filename = _filename(part, walk)
-    disposition = _disposition(part)
+    disposition = _disposition(part, walk)
     is_body_text = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")
     if not (disposition == "attachment" or filename or not is_body_text or is_message):
         return
-    content_id = _content_id(part)
+    content_id = _content_id(part, walk)
     size = len(_safe(lambda: _payload(part), b""))
     inline = disposition == "inline" or (not disposition and in_related and content_id is not None)
     walk.result.attachments.append(
@@ -475,5 +576,5 @@ def _b64_truncated(part: Message) -> bool:
     raw = part.get_payload()
     if not isinstance(raw, str):
         return False
-    cleaned = re.sub(r"[^A-Za-z0-9+/=]", "", raw)
+    cleaned = _NOT_BASE64_OR_PAD.sub("", raw)
     return len(cleaned) % 4 != 0
