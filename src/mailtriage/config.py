@@ -100,6 +100,7 @@ class AccountConfig:
     smtp: ServerConfig | None
     cache_dir: Path
     sent_folder: str | None = None  # None: find the \Sent special-use folder
+    poll_interval: float = 60.0  # seconds between checks where IDLE is missing (and of Sent)
 
     @property
     def cache_path(self) -> Path:
@@ -111,6 +112,14 @@ class UiConfig:
     theme: str = "mailtriage-dark"
     theme_file: Path | None = None  # a user theme (TOML, textual Theme fields)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys ("j,down")
+    download_dir: Path | None = None  # where `o` saves attachments; None: ~/Downloads
+
+    @property
+    def downloads(self) -> Path:
+        if self.download_dir:
+            return self.download_dir
+        xdg = os.environ.get("XDG_DOWNLOAD_DIR")
+        return Path(xdg) if xdg else Path.home() / "Downloads"
 
 
 @dataclass(frozen=True)
@@ -344,7 +353,7 @@ def parse_config(
             raise ConfigError(path, f"accounts.{name}", "account names are letters, digits, _ -")
         acc = accounts_table.table(name)
         assert acc is not None
-        acc.unknown({"address", "cache_dir", "imap", "smtp", "sent_folder"})
+        acc.unknown({"address", "cache_dir", "imap", "smtp", "sent_folder", "poll_interval"})
         address = acc.str("address", required=True)
         assert address is not None
         if "@" not in address:
@@ -360,6 +369,7 @@ def parse_config(
             smtp=_server(smtp_table, "smtp", warnings) if smtp_table else None,
             cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
             sent_folder=acc.str("sent_folder"),
+            poll_interval=acc.number("poll_interval", 60.0, 5.0, 3600.0),
         )
     ui = _ui(root.table("ui", required=False))
     if path is not None and _readable_by_others(path) and any("plain text" in w for w in warnings):
@@ -378,7 +388,7 @@ def parse_config(
 def _ui(reader: _Reader | None) -> UiConfig:
     if reader is None:
         return UiConfig()
-    reader.unknown({"theme", "theme_file", "keymap"})
+    reader.unknown({"theme", "theme_file", "keymap", "download_dir"})
     theme_file = reader.str("theme_file")
     keymap_table = reader.table("keymap", required=False)
     keymap: dict[str, str] = {}
@@ -391,6 +401,7 @@ def _ui(reader: _Reader | None) -> UiConfig:
         theme=reader.str("theme", "mailtriage-dark") or "mailtriage-dark",
         theme_file=Path(theme_file).expanduser() if theme_file else None,
         keymap=keymap,
+        download_dir=Path(d).expanduser() if (d := reader.str("download_dir")) else None,
     )
 
 

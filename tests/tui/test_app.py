@@ -221,3 +221,23 @@ async def test_clock_makes_ages_stable(build_app) -> None:  # type: ignore[no-un
     async with app.run_test(size=(120, 35)):
         assert app.clock == FIXED_NOW.timestamp()
         assert conversations(app).now == FIXED_NOW.timestamp()
+
+
+async def test_save_attachment_from_reader(build_app, tui_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    downloads = tmp_path / "dl"
+    ui = dataclasses.replace(tui_config.ui, download_dir=downloads)
+    app = build_app(config=dataclasses.replace(tui_config, ui=ui))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("8")
+        listing_ = conversations(app)
+        index = next(i for i in range(len(listing_.keys)) if listing_.row(i)["has_attachments"])
+        listing_.cursor = index
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = list(downloads.iterdir())
+        assert len(saved) == 1 and saved[0].stat().st_size > 0
+        assert any(f"Saved {saved[0]}" in n.message for n in app._notifications)

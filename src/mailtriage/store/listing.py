@@ -88,3 +88,12 @@ def data_version(conn: sqlite3.Connection) -> int:
     """Changes when another connection (the sync worker, another process) commits."""
     (version,) = conn.execute("PRAGMA data_version").fetchone()
     return int(version)
+
+
+def raw_message(conn: sqlite3.Connection, mailbox: str, uid: int) -> bytes | None:
+    """The cached raw message (None until its body has been fetched)."""
+    row = conn.execute(
+        "SELECT raw FROM messages WHERE mailbox = ? AND uid = ? ORDER BY uidvalidity DESC",
+        (mailbox, uid),
+    ).fetchone()
+    return row[0] if row and row[0] else None

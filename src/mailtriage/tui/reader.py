@@ -149,6 +149,13 @@ class ReaderScreen(Screen[None]):
             id="reader.customer",
             tooltip="This customer's other conversations",
         ),
+        Binding(
+            "o",
+            "attachments",
+            "Attachments",
+            id="reader.attachments",
+            tooltip="List attachments; Enter saves one to the download folder",
+        ),
     ]
 
     def __init__(self, key: str):
@@ -284,3 +291,48 @@ class ReaderScreen(Screen[None]):
         shown = self.query_one("#customer-panel").display
         self.customer_panel = not shown
         self._place_panel()
+
+    def action_attachments(self) -> None:
+        from mailtriage.tui.pickers import Picker
+
+        if self.conversation is None:
+            return
+        found = [
+            (f"{i}:{a['part']}", m, a)
+            for i, m in enumerate(self.conversation["messages"])
+            for a in m["attachments"]
+        ]
+        if not found:
+            self.notify("No attachments in this conversation.", timeout=3)
+            return
+        choices = [
+            (
+                ident,
+                f"{one_line(a['filename'] or '(unnamed)')}  {a['size']:,} B  "
+                f"({one_line(_address(m['from']))})",
+            )
+            for ident, m, a in found
+        ]
+        by_id = {ident: (m, a) for ident, m, a in found}
+        self.app.push_screen(
+            Picker("Save which attachment?", choices),
+            lambda ident: ident and self._save(*by_id[ident]),
+        )
+
+    def _save(self, message: dict[str, Any], attachment: dict[str, Any]) -> None:
+        from mailtriage.mime.attachments import save_attachment
+
+        store = self.app.store  # type: ignore[attr-defined]
+        raw = listing.raw_message(store.conn, message["mailbox"], message["uid"])
+        if raw is None:
+            self.notify(
+                "The message text is not fetched yet; try again in a moment.", severity="warning"
+            )
+            return
+        target = self.app.config.ui.downloads  # type: ignore[attr-defined]
+        try:
+            path = save_attachment(raw, attachment["part"], attachment["filename"], target)
+        except (OSError, IndexError) as exc:
+            self.notify(f"Could not save: {exc}", severity="error")
+            return
+        self.notify(f"Saved {path}", timeout=6)
