@@ -241,3 +241,16 @@ async def test_save_attachment_from_reader(build_app, tui_config, tmp_path: Path
         saved = list(downloads.iterdir())
         assert len(saved) == 1 and saved[0].stat().st_size > 0
         assert any(f"Saved {saved[0]}" in n.message for n in app._notifications)
+
+
+async def test_command_palette_runs_bindings_by_name(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        for ch in "In progress":
+            await pilot.press(ch if ch != " " else "space")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.view == "in-progress"

@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from mailtriage.config import AccountConfig, Config, xdg_dir
 from mailtriage.store import Store, listing
+from mailtriage.tui.commands import BindingCommands
 from mailtriage.tui.main_screen import MainScreen
 from mailtriage.tui.themes import ThemeError, builtin_themes, load_theme_file
 from mailtriage.tui.views import BY_ID, VIEWS
@@ -33,6 +34,7 @@ def log_path() -> Path:
 class MailtriageApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "mailtriage"
+    COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, by screen"),
         Binding(

@@ -1,0 +1,45 @@
+"""The command palette (`:` or ctrl+p) offers every binding of the screen you came from, by
+name, with its key: the same registry that feeds the footer and `?` help."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
+
+from mailtriage.tui.help_screen import binding_rows
+
+
+class BindingCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, str]]:
+        """(title, action, help) for each active binding of the screen under the palette."""
+        screen = self.screen
+        out = []
+        seen = set()
+        for _key, active in screen.active_bindings.items():
+            binding = active.binding
+            if binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            keys = next((k for k, _, i in binding_rows(screen) if i == binding.id), "")
+            title = binding.description or binding.action
+            # Palette help is markup: escape, or a key like "/" reads as a closing tag.
+            out.append((title, binding.action, escape(f"{binding.tooltip} · key {keys}")))
+        return out
+
+    async def _run(self, action: str) -> None:
+        await self.screen.run_action(action)
+
+    async def discover(self) -> Hits:
+        for title, action, help_text in self._commands():
+            yield DiscoveryHit(title, partial(self._run, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action, help_text in self._commands():
+            score = max(matcher.match(title), matcher.match(help_text) * 0.8)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(title), partial(self._run, action), help=help_text
+                )
