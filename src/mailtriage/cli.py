@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mailtriage import __version__
+from mailtriage.cli_compose import COMMANDS as COMPOSE_COMMANDS
+from mailtriage.cli_compose import add_compose_commands, run_compose_command
+from mailtriage.cli_triage import COMMANDS as TRIAGE_COMMANDS
+from mailtriage.cli_triage import add_triage_commands, run_triage_command
 from mailtriage.config import Config, ConfigError, load_config, print_warnings
 from mailtriage.errors import MailtriageError
 from mailtriage.triage.state import VIEWS
@@ -66,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: IDLE for new mail and changes (poll where IDLE is missing)",
+    )
 
     p = sub.add_parser(
         "ls",
@@ -123,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="IMAP server to run: Dovecot when installed (auto), or the embedded pymap",
     )
+    add_triage_commands(sub, common)
+    add_compose_commands(sub, common)
     return parser
 
 
@@ -149,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, agent_override=args.agent)
         print_warnings(config)
         accounts = _select_accounts(config, getattr(args, "account", None))
+        if args.command in TRIAGE_COMMANDS:
+            return run_triage_command(config, accounts, args)
+        if args.command in COMPOSE_COMMANDS:
+            return run_compose_command(config, accounts, args)
         handler = {"sync": cmd_sync, "ls": cmd_ls, "show": cmd_show, "search": cmd_search}
         return handler[args.command](config, accounts, args)
     except ConfigError as exc:
@@ -178,7 +193,7 @@ def _select_accounts(config: Config, name: str | None) -> list[str]:
 def cmd_sync(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
     from mailtriage.sync_cli import run_sync
 
-    return run_sync(config, accounts, as_json=args.json, quiet=args.quiet)
+    return run_sync(config, accounts, as_json=args.json, quiet=args.quiet, watch=args.watch)
 
 
 def _open_stores(config: Config, accounts: list[str]) -> list[tuple[str, Any]]:
@@ -235,6 +250,9 @@ def cmd_show(config: Config, accounts: list[str], args: argparse.Namespace) -> i
             )
             return 1
         name, store, key = matches[0]
+        from mailtriage.imap.bodies import ensure_conversation_bodies
+
+        ensure_conversation_bodies(config.accounts[name], store, key)
         conversation = store.get_conversation(key)
     finally:
         for _, store in stores:

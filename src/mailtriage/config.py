@@ -101,6 +101,9 @@ class AccountConfig:
     cache_dir: Path
     sent_folder: str | None = None  # None: find the \Sent special-use folder
     poll_interval: float = 60.0  # seconds between checks where IDLE is missing (and of Sent)
+    app_folder: str = "Mailtriage"  # the app-owned folder: events, notes, presence
+    # rules.own_reply_moves_to_in_progress: the cache derives state by it (team-wide rule)
+    own_reply_moves_to_in_progress: bool = True
 
     @property
     def cache_path(self) -> Path:
@@ -113,6 +116,7 @@ class UiConfig:
     theme_file: Path | None = None  # a user theme (TOML, textual Theme fields)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys ("j,down")
     download_dir: Path | None = None  # where `o` saves attachments; None: ~/Downloads
+    saved_searches: dict[str, str] = field(default_factory=dict)  # sidebar name -> query
 
     @property
     def downloads(self) -> Path:
@@ -120,6 +124,29 @@ class UiConfig:
             return self.download_dir
         xdg = os.environ.get("XDG_DOWNLOAD_DIR")
         return Path(xdg) if xdg else Path.home() / "Downloads"
+
+
+def default_state_dir() -> Path:
+    return xdg_dir("STATE", ".local/state") / "mailtriage"
+
+
+COMPOSE_CHARSETS = ("utf-8", "iso-2022-jp")
+
+
+@dataclass(frozen=True)
+class ComposeConfig:
+    display_name: str | None = None  # agent.display_name: how you sign ("佐藤 花子")
+    signature: str | None = None  # agent.signature
+    from_name: str = ""  # compose.from_name: the From display name ("Example Support")
+    from_with_agent: bool = False  # From: "佐藤 花子 (Example Support)"
+    charset: str = "utf-8"
+    iso2022jp_domains: tuple[str, ...] = ()
+    undo_seconds: int = 10
+    quote: bool = True
+    # The outbox must survive deleting the cache: it is the only copy of an unsent reply.
+    outbox_dir: Path = field(default_factory=default_state_dir)
+    template_dirs: tuple[Path, ...] = ()
+    company: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +158,7 @@ class Config:
     accounts: dict[str, AccountConfig]
     warnings: tuple[str, ...] = ()
     ui: UiConfig = field(default_factory=UiConfig)
+    compose: ComposeConfig = field(default_factory=ComposeConfig)
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -310,7 +338,9 @@ def parse_config(
     data: dict[str, Any], path: Path | None = None, *, agent_override: str | None = None
 ) -> Config:
     root = _Reader(path, data, "")
-    root.unknown({"agent", "team", "accounts", "ui", "sla", "rules", "templates"})
+    root.unknown(
+        {"agent", "team", "accounts", "ui", "sla", "rules", "templates", "compose", "company"}
+    )
     warnings: list[str] = []
 
     team = root.table("team", required=False)
@@ -328,6 +358,8 @@ def parse_config(
     agent_table = root.table("agent", required=False)
     agent = agent_override or os.environ.get("MAILTRIAGE_AGENT")
     agent_key = "--as / $MAILTRIAGE_AGENT" if agent else "agent.name"
+    if agent_table:
+        agent_table.unknown({"name", "display_name", "signature"})
     if not agent and agent_table:
         agent = agent_table.str("name")
     if not agent:
@@ -343,6 +375,9 @@ def parse_config(
             path, agent_key, f"{agent!r} is not in team.members", f'add "{agent}" to team.members'
         )
 
+    rules = root.table("rules", required=False)
+    own_reply = _bool(rules, "own_reply_moves_to_in_progress", True) if rules else True
+
     accounts_table = root.table("accounts")
     assert accounts_table is not None
     if not accounts_table.data:
@@ -353,7 +388,9 @@ def parse_config(
             raise ConfigError(path, f"accounts.{name}", "account names are letters, digits, _ -")
         acc = accounts_table.table(name)
         assert acc is not None
-        acc.unknown({"address", "cache_dir", "imap", "smtp", "sent_folder", "poll_interval"})
+        acc.unknown(
+            {"address", "cache_dir", "imap", "smtp", "sent_folder", "poll_interval", "app_folder"}
+        )
         address = acc.str("address", required=True)
         assert address is not None
         if "@" not in address:
@@ -370,8 +407,16 @@ def parse_config(
             cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
             sent_folder=acc.str("sent_folder"),
             poll_interval=acc.number("poll_interval", 60.0, 5.0, 3600.0),
+            app_folder=acc.str("app_folder", "Mailtriage") or "Mailtriage",
+            own_reply_moves_to_in_progress=own_reply,
         )
     ui = _ui(root.table("ui", required=False))
+    compose = _compose(
+        agent_table,
+        root.table("compose", required=False),
+        root.table("company", required=False),
+        root.table("templates", required=False),
+    )
     if path is not None and _readable_by_others(path) and any("plain text" in w for w in warnings):
         warnings.append(f"{path} holds a password and is readable by others: chmod 600 it")
     return Config(
@@ -382,13 +427,88 @@ def parse_config(
         accounts=accounts,
         warnings=tuple(warnings),
         ui=ui,
+        compose=compose,
     )
+
+
+def _bool(reader: _Reader, name: str, default: bool) -> bool:
+    value = reader.data.get(name, default)
+    if not isinstance(value, bool):
+        raise reader.err(
+            name, f"expected true or false, got {value!r}", f"{name} = {str(default).lower()}"
+        )
+    return value
+
+
+def _strings(reader: _Reader, name: str) -> tuple[str, ...]:
+    value = reader.data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise reader.err(name, f"expected a list of strings, got {value!r}", f'{name} = ["..."]')
+    return tuple(value)
+
+
+def _compose(
+    agent: _Reader | None,
+    compose: _Reader | None,
+    company: _Reader | None,
+    templates: _Reader | None,
+) -> ComposeConfig:
+    kwargs: dict[str, Any] = {}
+    if agent is not None:
+        kwargs["display_name"] = agent.str("display_name")
+        kwargs["signature"] = agent.str("signature")
+    if compose is not None:
+        compose.unknown(
+            {
+                "from_name",
+                "from_with_agent",
+                "charset",
+                "iso2022jp_domains",
+                "undo_seconds",
+                "quote",
+                "outbox_dir",
+            }
+        )
+        charset = (compose.str("charset", "utf-8") or "utf-8").lower()
+        if charset not in COMPOSE_CHARSETS:
+            raise compose.err(
+                "charset", f"must be one of {', '.join(COMPOSE_CHARSETS)}, got {charset!r}"
+            )
+        outbox_dir = compose.str("outbox_dir")
+        kwargs.update(
+            from_name=compose.str("from_name", "") or "",
+            from_with_agent=_bool(compose, "from_with_agent", False),
+            charset=charset,
+            iso2022jp_domains=tuple(d.lower() for d in _strings(compose, "iso2022jp_domains")),
+            undo_seconds=compose.int("undo_seconds", 10, 0, 600),
+            quote=_bool(compose, "quote", True),
+        )
+        if outbox_dir:
+            kwargs["outbox_dir"] = Path(outbox_dir).expanduser()
+    if company is not None:
+        values = {}
+        for name in company.data:
+            value = company.str(name, required=True)
+            assert value is not None
+            values[name] = value
+        kwargs["company"] = values
+    if templates is not None:
+        templates.unknown({"dirs"})
+        kwargs["template_dirs"] = tuple(Path(d).expanduser() for d in _strings(templates, "dirs"))
+    return ComposeConfig(**kwargs)
 
 
 def _ui(reader: _Reader | None) -> UiConfig:
     if reader is None:
         return UiConfig()
-    reader.unknown({"theme", "theme_file", "keymap", "download_dir"})
+    reader.unknown({"theme", "theme_file", "keymap", "download_dir", "saved_searches"})
+    searches_table = reader.table("saved_searches", required=False)
+    saved: dict[str, str] = {}
+    if searches_table is not None:
+        for name in searches_table.data:
+            query = searches_table.str(name, required=True)
+            assert query is not None
+            saved[name] = query
     theme_file = reader.str("theme_file")
     keymap_table = reader.table("keymap", required=False)
     keymap: dict[str, str] = {}
@@ -402,6 +522,7 @@ def _ui(reader: _Reader | None) -> UiConfig:
         theme_file=Path(theme_file).expanduser() if theme_file else None,
         keymap=keymap,
         download_dir=Path(d).expanduser() if (d := reader.str("download_dir")) else None,
+        saved_searches=saved,
     )
 
 

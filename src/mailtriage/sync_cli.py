@@ -1,60 +1,105 @@
-"""`mailtriage sync`: run every account's sync concurrently, with progress and a summary."""
+"""`mailtriage sync [--watch]`: every account's sync, with progress and a summary.
+
+The one-shot path runs each account's blocking session on a plain thread and imports rich
+only when it draws a bar: a no-change sync is one SELECT per folder, so start-up cost is most
+of the whole process (DESIGN.md §5: ≤ 150 ms).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+import threading
 import time
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import Any
 
 from mailtriage.config import Config
 from mailtriage.errors import MailtriageError
-from mailtriage.imap.account import AccountSync
-from mailtriage.imap.sync import SyncReport
+from mailtriage.imap.leader import SyncLeader
+from mailtriage.imap.session import AccountSession
+from mailtriage.imap.sync import Progress, SyncReport
 
 
-async def _sync_one(config: Config, name: str, progress: Progress | None) -> SyncReport:
+class _Skipped:
+    """Another process leads this cache's sync: not an error, nothing done."""
+
+    def __init__(self, holder: str):
+        self.holder = holder
+
+
+def _sync_one(config: Config, name: str, progress: Progress | None) -> SyncReport | _Skipped:
     account = config.accounts[name]
-    syncer = AccountSync(account, account.imap.resolve_password())
+    leader = SyncLeader(account.cache_path, "sync")
+    if not leader.try_acquire():
+        return _Skipped(leader.holder())
+    session = AccountSession(account, account.imap.resolve_password())
+    try:
+        return session.sync(progress)
+    finally:
+        session.close()
+        leader.release()
+
+
+def _run_threads(config: Config, names: list[str], progress: Any) -> list[Any]:
+    results: list[Any] = [None] * len(names)
+
+    def run(index: int, name: str) -> None:
+        try:
+            results[index] = _sync_one(config, name, _reporter(progress, name))
+        except BaseException as exc:  # handed to the main thread, which reports or re-raises
+            results[index] = exc
+
+    if len(names) == 1:
+        run(0, names[0])
+        return results
+    threads = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(names)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _reporter(progress: Any, name: str) -> Progress | None:
+    if progress is None:
+        return None
     tasks: dict[str, int] = {}
 
     def report(folder: str, done: int, total: int) -> None:
-        if progress is None:
-            return
         label = f"{name}/{folder}"
         if label not in tasks:
             tasks[label] = progress.add_task(label, total=total or 1)
         progress.update(tasks[label], completed=done if total else 1, total=total or 1)
 
-    try:
-        return await syncer.sync(report)
-    finally:
-        await syncer.close()
+    return report
 
 
-async def _sync_all(config: Config, names: list[str], progress: Progress | None) -> list:
-    return await asyncio.gather(
-        *(_sync_one(config, name, progress) for name in names), return_exceptions=True
-    )
-
-
-def run_sync(config: Config, names: list[str], *, as_json: bool, quiet: bool) -> int:
+def run_sync(
+    config: Config, names: list[str], *, as_json: bool, quiet: bool, watch: bool = False
+) -> int:
+    if watch:
+        return run_watch(config, names, quiet=quiet)
     started = time.perf_counter()
-    show_bar = sys.stderr.isatty() and not quiet and not as_json
-    if show_bar:
+    if sys.stderr.isatty() and not quiet and not as_json:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as Bar
+
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-            results = asyncio.run(_sync_all(config, names, progress))
+        with Bar(*columns, console=Console(stderr=True), transient=True) as bar:
+            results = _run_threads(config, names, bar)
     else:
-        results = asyncio.run(_sync_all(config, names, None))
+        results = _run_threads(config, names, None)
     elapsed = time.perf_counter() - started
     status = 0
     summary = []
@@ -66,6 +111,13 @@ def run_sync(config: Config, names: list[str], *, as_json: bool, quiet: bool) ->
             continue
         if isinstance(result, BaseException):
             raise result
+        if isinstance(result, _Skipped):
+            line = f"{result.holder} is already syncing this cache; nothing to do"
+            summary.append({"account": name, "ok": True, "skipped": line})
+            if not as_json:
+                print(f"{name}: {line}")
+            continue
+        resets = [f.folder for f in result.folders if f.uidvalidity_reset]
         summary.append(
             {
                 "account": name,
@@ -73,12 +125,11 @@ def run_sync(config: Config, names: list[str], *, as_json: bool, quiet: bool) ->
                 "new": result.new,
                 "flag_changes": result.flag_changes,
                 "vanished": result.vanished,
-                "uidvalidity_reset": [f.folder for f in result.folders if f.uidvalidity_reset],
+                "uidvalidity_reset": resets,
                 "seconds": round(result.seconds, 3),
             }
         )
         if not as_json:
-            resets = [f.folder for f in result.folders if f.uidvalidity_reset]
             extra = f"; {', '.join(resets)} rebuilt (UIDVALIDITY changed)" if resets else ""
             print(
                 f"{name}: {result.new} new, {result.flag_changes} changed, "
@@ -87,3 +138,36 @@ def run_sync(config: Config, names: list[str], *, as_json: bool, quiet: bool) ->
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     return status
+
+
+def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
+    """Keep every account's cache current until interrupted; one line per event."""
+    import asyncio
+
+    from mailtriage.imap.account import AccountSync, SyncEvent
+
+    last: dict[str, str] = {}
+
+    def show(event: SyncEvent) -> None:
+        # "syncing…" every wake-up would scroll a quiet terminal: print only what changed.
+        if quiet and event.kind in ("syncing", "idle"):
+            return
+        if event.kind == "syncing" or last.get(event.account) == event.message:
+            return
+        last[event.account] = event.message
+        stamp = time.strftime("%H:%M:%S")
+        print(f"{stamp} {event.account}: {event.message}", flush=True)
+
+    async def watch_all() -> None:
+        syncers = [
+            AccountSync(config.accounts[n], config.accounts[n].imap.resolve_password())
+            for n in names
+        ]
+        try:
+            await asyncio.gather(*(s.watch(show) for s in syncers))
+        finally:
+            for syncer in syncers:
+                await syncer.close()
+
+    asyncio.run(watch_all())
+    return 0

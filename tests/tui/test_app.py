@@ -254,3 +254,54 @@ async def test_command_palette_runs_bindings_by_name(build_app) -> None:  # type
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert app.view == "in-progress"
+
+
+async def test_hostile_message_body_in_reader_is_literal(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    writer = Store(tui_config.accounts["demo"].cache_path)
+    key = listing.view_keys(writer.conn, "unhandled", agent="alice")[0]
+    hostile = (
+        "[link=https://evil.example]click[/link] \x1b]8;;https://evil\x07x\x1b]8;;\x07 \x1b[31mred"
+    )
+    writer.conn.execute(
+        "UPDATE messages SET text=?, from_name=? WHERE conversation=?",
+        (hostile + "\n本文", "[b]Mallory[/b]\u202e", key),
+    )
+    writer.close()
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen) and reader.key == key
+        rendered = "".join(
+            segment.text
+            for view in reader.query("MessageView")
+            for line in view.render_lines(view.region.reset_offset)  # type: ignore[attr-defined]
+            for segment in line
+        )
+        assert "[link=https://evil.example]click[/link]" in rendered
+        assert "[b]Mallory[/b]" in rendered and "本文" in rendered
+        assert "\x1b" not in rendered and "\u202e" not in rendered and "\x07" not in rendered
+
+
+async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    ui = dataclasses.replace(tui_config.ui, saved_searches={"請求": "請求書", "Refunds": "refund"})
+    app = build_app(config=dataclasses.replace(tui_config, ui=ui))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        sidebar = app.main.query_one("#sidebar")
+        assert "/ 請求" in str(sidebar.render())
+        # click the first saved search: 8 views, a blank line, the title, then the entries
+        await pilot.click("#sidebar", offset=(2, 10))
+        await pilot.pause()
+        assert app.search_query == "請求書"
+        assert conversations(app).keys == [c["key"] for c in app.store.search("請求書")]
+        await pilot.press("escape", "colon")
+        await pilot.pause()
+        for ch in "Refunds":
+            await pilot.press(ch)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.search_query == "refund"
+        assert "Refunds" in str(sidebar.render())

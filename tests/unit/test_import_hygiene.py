@@ -14,6 +14,13 @@ CORE = [
     "mailtriage.imap.account",
     "mailtriage.mime",
     "mailtriage.cli",
+    "mailtriage.cli_compose",
+    "mailtriage.compose.templates",
+    "mailtriage.compose.message",
+    "mailtriage.compose.reply",
+    "mailtriage.compose.tone",
+    "mailtriage.smtp.outbox",
+    "mailtriage.store.outbox",
 ]
 
 

@@ -70,14 +70,50 @@ def test_no_keywords_is_unhandled_and_unread_counts_inbound() -> None:
     )
 
 
-def test_newest_status_and_assignee_win() -> None:
+def test_newest_marked_message_counts_when_the_anchor_has_no_status() -> None:
+    # Keywords set by other tools, not on the anchor (the first customer message).
+    state = derive_state(
+        [
+            m("\\Seen"),
+            m("mt:status/in-progress", "mt:assignee/alice", "\\Seen", inbound=False),
+            m("mt:status/done", "mt:assignee/bob", "\\Seen", inbound=False),
+        ]
+    )
+    assert (state.status, state.assignee) == ("done", "bob")
+
+
+def test_anchor_is_authoritative_over_a_half_propagated_change() -> None:
+    # The claim won on the anchor; the follow-up store on the other messages never happened.
     state = derive_state(
         [
             m("mt:status/in-progress", "mt:assignee/alice", "\\Seen"),
             m("mt:status/done", "mt:assignee/bob", "\\Seen", inbound=False),
         ]
     )
-    assert (state.status, state.assignee) == ("done", "bob")
+    assert (state.status, state.assignee) == ("in-progress", "alice")
+    # Unassigning is a status on the anchor without an assignee: the stale one does not return.
+    state = derive_state([m("mt:status/unhandled"), m("mt:status/in-progress", "mt:assignee/bob")])
+    assert (state.status, state.assignee) == ("unhandled", None)
+
+
+def test_double_win_resolves_the_same_way_for_every_reader() -> None:
+    state = derive_state([m("mt:status/in-progress", "mt:assignee/bob", "mt:assignee/alice")])
+    assert state.assignee == "alice"
+    assert derive_state([m("mt:status/done", "mt:status/in-progress")]).status == "done"
+
+
+def test_own_reply_moves_unhandled_to_in_progress_when_enabled() -> None:
+    messages = [m(), m("\\Seen", inbound=False)]
+    assert derive_state(messages).status == "unhandled"
+    assert derive_state(messages, reply_moves_to_in_progress=True).status == "in-progress"
+    # A customer writing again after our reply keeps it in progress.
+    again = [*messages, m()]
+    assert derive_state(again, reply_moves_to_in_progress=True).status == "in-progress"
+    # Our reply after Done stays Done; after a reopen it is in progress again.
+    done = [m("mt:status/done", "\\Seen"), m()]
+    assert derive_state(done, reply_moves_to_in_progress=True).status == "unhandled"
+    done_then_reply = [*done, m("\\Seen", inbound=False)]
+    assert derive_state(done_then_reply, reply_moves_to_in_progress=True).status == "in-progress"
 
 
 def test_new_customer_mail_reopens_done_and_keeps_assignee() -> None:

@@ -1,20 +1,27 @@
-"""Async face of one account: one IMAP connection owned by one thread (imapclient is blocking
-and not thread-safe), with the cache writer on that same thread."""
+"""Async face of one account, for the TUI and `sync --watch`.
+
+Two blocking sessions, each owned by its own thread (imapclient is blocking and not
+thread-safe; an SQLite connection belongs to its thread):
+- the sync session: `sync()` and the long-running `watch()`, which IDLEs on INBOX;
+- the body session: `fetch_body()`. A second connection, because a body the user opens must
+  not wait for IDLE to be interrupted (DONE, re-SELECT, re-IDLE) or, worse, behind a running
+  sync batch of up to 2,000 messages; on loopback it answers in a few milliseconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import imapclient
-
 from mailtriage.config import AccountConfig
-from mailtriage.errors import NetworkError
-from mailtriage.imap.connection import connect
-from mailtriage.imap.sync import Progress, SyncReport, sync_account
-from mailtriage.store import Store
+from mailtriage.imap.session import AccountSession
+from mailtriage.imap.sync import Progress, SyncReport
+from mailtriage.imap.watch import SyncEvent, run_watch
+
+__all__ = ["AccountSync", "SyncEvent"]
 
 
 class AccountSync:
@@ -22,46 +29,54 @@ class AccountSync:
         self.account = account
         self._password = password
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"imap-{account.name}")
-        self._client: imapclient.IMAPClient | None = None
-        self._store: Store | None = None
+        self._body_executor = ThreadPoolExecutor(1, thread_name_prefix=f"body-{account.name}")
+        self._session = AccountSession(account, password)
+        self._bodies = AccountSession(account, password)
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    async def _call(self, executor: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
     async def sync(self, progress: Progress | None = None) -> SyncReport:
-        return await self._call(self._sync, progress)
+        """One sync of INBOX and Sent (raises MailtriageError subclasses on trouble)."""
+        return await self._call(self._executor, self._session.sync, progress)
+
+    async def watch(self, on_event: Callable[[SyncEvent], None]) -> None:
+        """Sync, then keep the cache current (IDLE/poll) until cancelled.
+
+        Never raises for network or cache trouble: each becomes a SyncEvent and a retry with
+        backoff. on_event runs on the worker thread; keep it cheap (the TUI wraps it with
+        app.call_from_thread). Only one process leads the sync of a cache; the others report
+        who leads and take over when it stops.
+        """
+        stop = threading.Event()
+        # Its own session: watch() drops and re-opens connections as it recovers.
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, run_watch, self.account, self._password, on_event, stop
+        )
+        try:
+            await asyncio.shield(future)
+        finally:
+            stop.set()
+            # Let the loop notice (≤ 1 s) and close its connection and leader lock.
+            await asyncio.wait([future])
+
+    async def fetch_body(self, message_rowid: int) -> None:
+        """Fetch and store the body of one cached message now, if it is still missing.
+
+        Raises MailtriageError (NetworkError, AuthError, …) when the server cannot be reached,
+        so the caller can say so where the text would be.
+        """
+        await self._call(self._body_executor, self._fetch_body, message_rowid)
+
+    def _fetch_body(self, rowid: int) -> None:
+        location = self._bodies.cache().message_location(rowid)
+        if location is None or location[3]:
+            return
+        mailbox, uidvalidity, uid, _ = location
+        self._bodies.fetch_bodies([(rowid, mailbox, uidvalidity, uid)])
 
     async def close(self) -> None:
-        await self._call(self._close)
+        await self._call(self._executor, self._session.close)
+        await self._call(self._body_executor, self._bodies.close)
         self._executor.shutdown(wait=True)
-
-    def _sync(self, progress: Progress | None) -> SyncReport:
-        if self._store is None:
-            self._store = Store(self.account.cache_path)
-        if self._client is None:
-            self._client = connect(self.account.imap, self._password)
-        try:
-            return sync_account(self._client, self._store, self.account, progress)
-        except (OSError, imapclient.exceptions.IMAPClientError) as exc:
-            # The connection is unusable after a mid-command failure: drop it, keep the cache.
-            self._drop_client()
-            server = self.account.imap
-            raise NetworkError(
-                f"IMAP {server.host}:{server.port}: connection lost during sync ({exc});"
-                " what was fetched is kept, the next sync resumes"
-            ) from exc
-
-    def _drop_client(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(OSError):
-                self._client.shutdown()
-            self._client = None
-
-    def _close(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(OSError, imapclient.exceptions.IMAPClientError):
-                self._client.logout()
-            self._drop_client()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self._body_executor.shutdown(wait=True)

@@ -2,29 +2,42 @@
 
 Blocking code, run on the account's own IMAP thread (see imap.account). Every batch is one
 SQLite transaction, so a killed process leaves a consistent cache and the next run resumes
-from what is already there.
+from what is already there; the mailbox state (UIDNEXT, HIGHESTMODSEQ) is written last, so an
+interrupted run is simply repeated from the previous state.
+
+What is fetched is chosen for what is cheap to parse (DESIGN.md §5): header fields as one
+literal plus FLAGS/INTERNALDATE/RFC822.SIZE/MODSEQ atoms. Bodies come later (imap.bodies).
+
+How changes are found, by capability:
+- QRESYNC: `EXAMINE (QRESYNC (uidvalidity modseq))` reports expunges (VANISHED) and flag
+  changes in the same round trip; new mail is `UID FETCH uidnext:*`.
+- CONDSTORE: flags via `CHANGEDSINCE`; expunges and new mail by UID diff (`UID SEARCH ALL`),
+  only when the message count or UIDNEXT says something moved.
+- neither: UID diff plus a FLAGS refresh of every cached message, in batches.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import imapclient
-from imapclient.imapclient import SENT
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import ServerError
-from mailtriage.imap.commands import uid_fetch
-from mailtriage.mime import ParsedMessage, parse_message
+from mailtriage.imap.commands import Fetched, examine, uid_fetch_records
 from mailtriage.store import MessageRow, Store
 from mailtriage.store.cache import MailboxState
 from mailtriage.triage.threads import normalize_subject
 
-FETCH_BATCH = 250
+if TYPE_CHECKING:
+    from mailtriage.mime.model import ParsedMessage
+
+FETCH_BATCH = 250  # the first batch; every batch is a multiple of it
+MAX_FETCH_BATCH = 2000
 FLAGS_BATCH = 2000
 
 Progress = Callable[[str, int, int], None]
@@ -59,10 +72,6 @@ class SyncReport:
         return sum(f.flag_changes for f in self.folders)
 
 
-def _decode_flags(flags: Iterable[bytes | str]) -> list[str]:
-    return sorted(f.decode("ascii", "replace") if isinstance(f, bytes) else f for f in flags)
-
-
 def uid_ranges(uids: Sequence[int]) -> list[str]:
     """Compress sorted UIDs into IMAP sequence-set pieces (1:5,7,9:12) to keep commands short."""
     pieces: list[str] = []
@@ -85,21 +94,38 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield items[i : i + size]
 
 
-def build_row(
+def _growing_chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+    """Small first (the newest mail shows at once), then larger: FTS and SQLite write
+    bigger transactions at half the cost per row."""
+    start, size = 0, FETCH_BATCH
+    while start < len(items):
+        yield items[start : start + size]
+        start += size
+        size = min(size * 2, MAX_FETCH_BATCH)
+
+
+def _internaldate(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def row_from_parsed(
     account: AccountConfig,
     mailbox: str,
     role: str,
     uidvalidity: int,
-    uid: int,
-    data: dict[bytes, Any],
+    fetched: Fetched,
+    parsed: ParsedMessage,
+    *,
+    raw: bytes | None,
 ) -> MessageRow:
-    raw: bytes = data.get(b"BODY[]") or b""
-    parsed: ParsedMessage = parse_message(raw)
-    internal = data.get(b"INTERNALDATE")
-    when = parsed.date or (internal if isinstance(internal, datetime) else None)
-    if when is None:
-        when = datetime.now(UTC)
-    elif when.tzinfo is None:
+    """A cache row from decoded headers (and, when raw is given, the whole message)."""
+    when = parsed.date or _internaldate(fetched.internaldate) or datetime.now(UTC)
+    if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     from_addr = parsed.from_
     from_email = from_addr.email if from_addr else ""
@@ -110,11 +136,10 @@ def build_row(
         counterpart = reply_to[0] if reply_to else from_addr
     else:
         counterpart = next((a for a in parsed.to if a.email != account.address), None)
-    modseq = data.get(b"MODSEQ")
     return MessageRow(
         mailbox=mailbox,
         uidvalidity=uidvalidity,
-        uid=uid,
+        uid=fetched.uid,
         message_id=parsed.message_id,
         in_reply_to=parsed.in_reply_to,
         references=parsed.references,
@@ -126,8 +151,8 @@ def build_row(
         cc=[{"name": a.name, "email": a.email} for a in parsed.cc],
         date=when.isoformat(),
         ts=when.timestamp(),
-        flags=_decode_flags(data.get(b"FLAGS", ())),
-        size=int(data.get(b"RFC822.SIZE") or len(raw)),
+        flags=fetched.flags or [],
+        size=fetched.size if fetched.size is not None else len(raw or b""),
         inbound=inbound,
         counterpart_name=counterpart.name if counterpart else "",
         counterpart_email=counterpart.email if counterpart else "",
@@ -145,17 +170,43 @@ def build_row(
         ],
         warnings=list(parsed.warnings),
         raw=raw,
-        modseq=modseq[0] if isinstance(modseq, tuple | list) else modseq,
+        modseq=fetched.modseq,
+        body_fetched=raw is not None,
     )
 
 
 def find_folders(client: imapclient.IMAPClient, account: AccountConfig) -> list[tuple[str, str]]:
     """(folder, role) pairs to sync: INBOX and the Sent folder (special-use, else by name)."""
+    from imapclient.imapclient import SENT
+
     folders = [("INBOX", "inbox")]
     sent = account.sent_folder or client.find_special_folder(SENT)
     if sent:
         folders.append((sent, "sent"))
     return folders
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    condstore: bool
+    qresync: bool
+
+    @classmethod
+    def of(cls, client: imapclient.IMAPClient) -> Capabilities:
+        enable = client.has_capability("ENABLE")
+        qresync = enable and client.has_capability("QRESYNC")
+        condstore = qresync or client.has_capability("CONDSTORE")
+        return cls(condstore=condstore, qresync=qresync)
+
+
+def enable_extensions(client: imapclient.IMAPClient) -> Capabilities:
+    """ENABLE what the server offers (once per connection) and say what is on."""
+    caps = Capabilities.of(client)
+    if caps.qresync:
+        client.enable("QRESYNC")  # implies CONDSTORE (RFC 7162 3.2.3)
+    elif caps.condstore and client.has_capability("ENABLE"):
+        client.enable("CONDSTORE")
+    return caps
 
 
 class FolderSync:
@@ -167,109 +218,181 @@ class FolderSync:
         folder: str,
         role: str,
         progress: Progress | None = None,
+        caps: Capabilities | None = None,
     ):
         self.client, self.store, self.account = client, store, account
         self.folder, self.role = folder, role
         self.progress = progress or (lambda folder, done, total: None)
-        self.condstore = client.has_capability("CONDSTORE")
+        self.caps = caps or Capabilities.of(client)
 
     def run(self) -> FolderReport:
         report = FolderReport(self.folder)
-        # Read-only SELECT: syncing must never change \Seen or anything else on the server.
-        info = self.client.select_folder(self.folder, readonly=True)
+        previous = self.store.mailbox_state(self.folder)
+        resync = (
+            (previous.uidvalidity, previous.highestmodseq)
+            if self.caps.qresync and previous and previous.highestmodseq
+            else None
+        )
+        # Read-only: syncing must never change \Seen or anything else on the server.
+        examined = examine(self.client, self.folder, resync)
+        info = examined.info
         try:
             uidvalidity = int(info[b"UIDVALIDITY"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ServerError(f"IMAP: {self.folder} has no UIDVALIDITY; cannot cache it") from exc
         uidnext = info.get(b"UIDNEXT")
-        highest = info.get(b"HIGHESTMODSEQ") if self.condstore else None
+        highest = info.get(b"HIGHESTMODSEQ") if self.caps.condstore else None
         exists = int(info.get(b"EXISTS", 0))
-        previous = self.store.mailbox_state(self.folder)
         if previous and previous.uidvalidity != uidvalidity:
             with self.store.atomic():
                 self.store.drop_mailbox(self.folder)
             report.uidvalidity_reset = True
-            previous = None
+            previous = resync = None
         state = MailboxState(self.folder, self.role, uidvalidity, uidnext, highest)
-        known = self.store.known_uids(self.folder, uidvalidity)
+        cached = self.store.count_uids(self.folder, uidvalidity)
         if (
             previous
             and highest is not None
             and previous.highestmodseq == highest
             and previous.uidnext == uidnext
-            and len(known) == exists
+            and cached == exists
         ):
             # Nothing new, nothing expunged, no flag changed: the SELECT was the whole sync.
             report.unchanged = True
             return report
 
+        if resync is not None and previous is not None:
+            self._apply_qresync(uidvalidity, examined.vanished, examined.changed, report)
+            if previous.uidnext is not None and uidnext != previous.uidnext:
+                self._fetch_new_since(uidvalidity, previous.uidnext, report)
+            # Belt and braces: a count that disagrees means we missed something (an earlier
+            # run died between batches); the UID diff below finds it.
+            if self.store.count_uids(self.folder, uidvalidity) != exists:
+                self._diff_and_fetch(uidvalidity, exists, report)
+        else:
+            if previous is None or previous.uidnext != uidnext or cached != exists:
+                self._diff_and_fetch(uidvalidity, exists, report, refresh_flags=previous)
+            elif cached:
+                report.flag_changes = self._refresh_flags(uidvalidity, previous)
+
+        with self.store.atomic():
+            self.store.set_mailbox_state(state, time.time())
+        return report
+
+    # -- QRESYNC --------------------------------------------------------------------------
+
+    def _apply_qresync(
+        self,
+        uidvalidity: int,
+        vanished: list[int],
+        changed: list[Fetched],
+        report: FolderReport,
+    ) -> None:
+        with self.store.atomic():
+            if vanished:
+                before = self.store.count_uids(self.folder, uidvalidity)
+                self.store.delete_uids(self.folder, uidvalidity, vanished)
+                report.vanished += before - self.store.count_uids(self.folder, uidvalidity)
+            changes = {f.uid: (f.flags, f.modseq) for f in changed if f.flags is not None}
+            if changes:
+                report.flag_changes += self.store.update_flags(
+                    self.folder,
+                    uidvalidity,
+                    changes,  # type: ignore[arg-type]
+                )
+
+    def _fetch_new_since(self, uidvalidity: int, uidnext: int, report: FolderReport) -> None:
+        # `n:*` also matches the highest UID when every UID is below n (RFC 3501 6.4.8).
+        found = uid_fetch_records(self.client, f"{uidnext}:*", ["UID"])
+        new = sorted(f.uid for f in found if f.uid >= uidnext)
+        self._fetch_new(uidvalidity, new, report)
+
+    # -- UID diff (CONDSTORE or nothing) -----------------------------------------------------
+
+    def _diff_and_fetch(
+        self,
+        uidvalidity: int,
+        exists: int,
+        report: FolderReport,
+        refresh_flags: MailboxState | None = None,
+    ) -> None:
+        known = self.store.known_uids(self.folder, uidvalidity)
         server_uids = sorted(self.client.search("ALL")) if exists else []
         server_set = set(server_uids)
         vanished = sorted(known - server_set)
         if vanished:
             with self.store.atomic():
                 self.store.delete_uids(self.folder, uidvalidity, vanished)
-            report.vanished = len(vanished)
+            report.vanished += len(vanished)
             known -= set(vanished)
-
-        if known:
-            report.flag_changes = self._refresh_flags(uidvalidity, sorted(known), previous)
-
-        new = [uid for uid in server_uids if uid not in known]
-        self._fetch_new(uidvalidity, new, report)
-
-        with self.store.atomic():
-            self.store.set_mailbox_state(state, time.time())
-        return report
+        if known and refresh_flags is not None:
+            report.flag_changes += self._refresh_flags(uidvalidity, refresh_flags, known)
+        self._fetch_new(uidvalidity, [u for u in server_uids if u not in known], report)
 
     def _refresh_flags(
-        self, uidvalidity: int, known: list[int], previous: MailboxState | None
+        self, uidvalidity: int, previous: MailboxState, known: set[int] | None = None
     ) -> int:
-        changes: dict[int, tuple[list[str], int | None]] = {}
-        items = ["FLAGS", "MODSEQ"] if self.condstore else ["FLAGS"]
-        if self.condstore and previous and previous.highestmodseq:
+        items = ["UID", "FLAGS", "MODSEQ"] if self.caps.condstore else ["UID", "FLAGS"]
+        if self.caps.condstore and previous.highestmodseq:
             # One round trip for every flag change since we last looked.
-            response = uid_fetch(
-                self.client,
-                f"1:{known[-1]}",
-                items,
-                modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"],
-            )
-            batches = [response]
-        else:
-            batches = (
-                uid_fetch(self.client, ",".join(uid_ranges(chunk)), items)
-                for chunk in _chunks(known, FLAGS_BATCH)
-            )
-        known_set = set(known)
-        for response in batches:
-            for uid, data in response.items():
-                if uid not in known_set:
-                    continue
-                modseq = data.get(b"MODSEQ")
-                changes[uid] = (
-                    _decode_flags(data.get(b"FLAGS", ())),
-                    modseq[0] if isinstance(modseq, tuple | list) else modseq,
+            batches: Any = [
+                uid_fetch_records(
+                    self.client,
+                    "1:*",
+                    items,
+                    modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"],
                 )
-        if not changes:
-            return 0
-        with self.store.atomic():
-            return self.store.update_flags(self.folder, uidvalidity, changes)
+            ]
+        else:
+            uids = sorted(known if known is not None else self._known(uidvalidity))
+            batches = (
+                uid_fetch_records(self.client, ",".join(uid_ranges(chunk)), items)
+                for chunk in _chunks(uids, FLAGS_BATCH)
+            )
+        changed = 0
+        for response in batches:
+            changes = {f.uid: (f.flags, f.modseq) for f in response if f.flags is not None}
+            if changes:
+                with self.store.atomic():
+                    changed += self.store.update_flags(
+                        self.folder,
+                        uidvalidity,
+                        changes,  # type: ignore[arg-type]
+                    )
+        return changed
+
+    def _known(self, uidvalidity: int) -> set[int]:
+        return self.store.known_uids(self.folder, uidvalidity)
+
+    # -- new messages ---------------------------------------------------------------------
 
     def _fetch_new(self, uidvalidity: int, new: list[int], report: FolderReport) -> None:
         total = len(new)
         self.progress(self.folder, 0, total)
-        items = ["BODY.PEEK[]", "FLAGS", "INTERNALDATE", "RFC822.SIZE"]
-        if self.condstore:
+        if not total:
+            return
+        # Here, not at module level: it loads the mime package, which a no-change sync skips.
+        from mailtriage.imap.headers import FETCH_ITEM, parse_header_fields
+
+        items = ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE"]
+        if self.caps.condstore:
             items.append("MODSEQ")
+        items.append(FETCH_ITEM)  # last, so every atom arrives before the literal
         done = 0
         # Newest first, so an interrupted first sync already shows the mail that matters now.
-        for chunk in _chunks(new[::-1], FETCH_BATCH):
-            response = uid_fetch(self.client, ",".join(uid_ranges(sorted(chunk))), items)
+        for chunk in _growing_chunks(new[::-1]):
+            response = uid_fetch_records(self.client, ",".join(uid_ranges(sorted(chunk))), items)
             rows = [
-                build_row(self.account, self.folder, self.role, uidvalidity, uid, data)
-                for uid, data in response.items()
-                if b"BODY[]" in data
+                row_from_parsed(
+                    self.account,
+                    self.folder,
+                    self.role,
+                    uidvalidity,
+                    fetched,
+                    parse_header_fields(fetched.literal or b""),
+                    raw=None,
+                )
+                for fetched in _one_per_uid(response, set(chunk))
             ]
             with self.store.atomic():
                 self.store.insert_messages(rows)
@@ -278,17 +401,35 @@ class FolderSync:
             self.progress(self.folder, done, total)
 
 
+def _one_per_uid(response: list[Fetched], wanted: set[int]) -> list[Fetched]:
+    """The answer for each wanted UID; an unsolicited FLAGS-only FETCH must not replace it."""
+    best: dict[int, Fetched] = {}
+    for fetched in response:
+        if fetched.uid in wanted and (fetched.uid not in best or fetched.literal is not None):
+            best[fetched.uid] = fetched
+    return list(best.values())
+
+
 def sync_account(
     client: imapclient.IMAPClient,
     store: Store,
     account: AccountConfig,
     progress: Progress | None = None,
+    caps: Capabilities | None = None,
+    inbox_last: bool = False,
+    folders: list[tuple[str, str]] | None = None,
 ) -> SyncReport:
+    """Sync INBOX and Sent. inbox_last leaves INBOX selected, ready for IDLE."""
     started = time.perf_counter()
-    if client.has_capability("CONDSTORE") and client.has_capability("ENABLE"):
-        client.enable("CONDSTORE")
+    if caps is None:
+        caps = enable_extensions(client)
     report = SyncReport(account.name)
-    for folder, role in find_folders(client, account):
-        report.folders.append(FolderSync(client, store, account, folder, role, progress).run())
+    folders = list(folders or find_folders(client, account))
+    if inbox_last:
+        folders.reverse()
+    for folder, role in folders:
+        report.folders.append(
+            FolderSync(client, store, account, folder, role, progress, caps).run()
+        )
     report.seconds = time.perf_counter() - started
     return report

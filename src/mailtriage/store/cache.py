@@ -59,6 +59,7 @@ class MessageRow:
     warnings: list[str]
     raw: bytes | None
     modseq: int | None = None
+    body_fetched: bool = True  # False: headers only; text/attachments/raw arrive later
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -211,6 +212,7 @@ class Store:
     def insert_messages(self, rows: Sequence[MessageRow]) -> set[str]:
         """Insert new messages, thread them, and return the conversation keys touched."""
         touched: set[str] = set()
+        first_id = last_id = None
         for row in sorted(rows, key=lambda r: (r.ts, r.uid)):
             key = self._assign_conversation(row)
             cursor = self.conn.execute(
@@ -218,8 +220,9 @@ class Store:
                 " in_reply_to, refs, subject, norm_subject, from_name, from_email, to_json,"
                 " cc_json, date, ts, flags, modseq, size, inbound, counterpart_name,"
                 " counterpart_email, text, text_from_html, attachments, warnings, raw,"
-                " conversation) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " conversation, body_fetched) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?)",
                 (
                     row.mailbox,
                     row.uidvalidity,
@@ -247,10 +250,20 @@ class Store:
                     json.dumps(row.warnings, ensure_ascii=False),
                     row.raw,
                     key,
+                    int(row.body_fetched),
                 ),
             )
             if cursor.rowcount:
                 touched.add(key)
+                first_id = first_id or cursor.lastrowid
+                last_id = cursor.lastrowid
+        if first_id is not None:
+            # Rows inserted by this one writer inside one transaction have consecutive ids.
+            self.conn.execute(
+                "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id, subject,"
+                " from_name || ' ' || from_email, text FROM messages WHERE id BETWEEN ? AND ?",
+                (first_id, last_id),
+            )
         touched = {self._canonical(k) for k in touched}
         self.refresh_conversations(touched)
         return touched
@@ -373,47 +386,64 @@ class Store:
         }
 
     def refresh_conversations(self, keys: Iterable[str]) -> None:
-        """Recompute the derived conversation rows from their messages."""
-        for key in keys:
-            messages = self.conn.execute(
-                "SELECT message_id, refs, in_reply_to, subject, flags, inbound, ts, date,"
-                " counterpart_name, counterpart_email FROM messages WHERE conversation=?"
-                " ORDER BY ts, id",
-                (key,),
-            ).fetchall()
-            if not messages:
-                self.conn.execute("DELETE FROM conversations WHERE key=?", (key,))
-                self.conn.execute("DELETE FROM thread_ids WHERE conversation=?", (key,))
-                continue
-            first = messages[0]
-            root = thread_root(first[0], json.loads(first[1]), json.loads(first[2])) or key
-            customer = next((m for m in messages if m[5]), first)
-            state = derive_state(
-                [MessageState(flags=json.loads(m[4]), inbound=bool(m[5])) for m in messages]
-            )
-            self.conn.execute(
+        """Recompute the derived conversation rows from their messages.
+
+        Set-wise: one SELECT and one executemany per 500 keys, because an initial sync
+        touches one conversation per message and a query per key dominated it.
+        """
+        pending = sorted(set(keys))
+        for start in range(0, len(pending), 500):
+            chunk = pending[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            grouped: dict[str, list[Any]] = {key: [] for key in chunk}
+            for message in self.conn.execute(
+                "SELECT conversation, message_id, refs, in_reply_to, subject, flags, inbound, ts,"
+                " date, counterpart_name, counterpart_email FROM messages"
+                f" WHERE conversation IN ({marks}) ORDER BY conversation, ts, id",
+                chunk,
+            ):
+                grouped[message[0]].append(message[1:])
+            empty = [(key,) for key, messages in grouped.items() if not messages]
+            if empty:
+                self.conn.executemany("DELETE FROM conversations WHERE key=?", empty)
+                self.conn.executemany("DELETE FROM thread_ids WHERE conversation=?", empty)
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO conversations (key, short_id, root_message_id, subject,"
                 " customer_name, customer_email, status, assignee, priority, tags, first_ts,"
                 " last_ts, last_message_at, message_count, unread)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    short_id(key),
-                    root,
-                    first[3],
-                    customer[8],
-                    customer[9],
-                    state.status,
-                    state.assignee,
-                    state.priority,
-                    json.dumps(state.tags),
-                    first[6],
-                    messages[-1][6],
-                    messages[-1][7],
-                    len(messages),
-                    state.unread,
-                ),
+                [
+                    self._conversation_row(key, messages)
+                    for key, messages in grouped.items()
+                    if messages
+                ],
             )
+
+    def _conversation_row(self, key: str, messages: list[Any]) -> tuple[Any, ...]:
+        first = messages[0]
+        root = thread_root(first[0], json.loads(first[1]), json.loads(first[2])) or key
+        customer = next((m for m in messages if m[5]), first)
+        state = derive_state(
+            [MessageState(flags=json.loads(m[4]), inbound=bool(m[5])) for m in messages],
+            reply_moves_to_in_progress=self.own_reply_rule(),
+        )
+        return (
+            key,
+            short_id(key),
+            root,
+            first[3],
+            customer[8],
+            customer[9],
+            state.status,
+            state.assignee,
+            state.priority,
+            json.dumps(state.tags),
+            first[6],
+            messages[-1][6],
+            messages[-1][7],
+            len(messages),
+            state.unread,
+        )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -500,6 +530,80 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    # -- bodies fetched after the headers ------------------------------------------------
+
+    def count_uids(self, mailbox: str, uidvalidity: int) -> int:
+        (count,) = self.conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE mailbox=? AND uidvalidity=?",
+            (mailbox, uidvalidity),
+        ).fetchone()
+        return int(count)
+
+    def missing_bodies(
+        self, limit: int | None = None, *, conversation: str | None = None
+    ) -> list[tuple[int, str, int, int]]:
+        """(rowid, mailbox, uidvalidity, uid) of messages still without a body, newest first."""
+        sql = "SELECT id, mailbox, uidvalidity, uid FROM messages WHERE body_fetched = 0"
+        params: list[Any] = []
+        if conversation is not None:
+            sql += " AND conversation = ?"
+            params.append(conversation)
+        sql += " ORDER BY ts DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [tuple(r) for r in self.conn.execute(sql, params)]  # type: ignore[misc]
+
+    def message_location(self, rowid: int) -> tuple[str, int, int, bool] | None:
+        """(mailbox, uidvalidity, uid, body_fetched) of a cached message."""
+        row = self.conn.execute(
+            "SELECT mailbox, uidvalidity, uid, body_fetched FROM messages WHERE id=?", (rowid,)
+        ).fetchone()
+        return (row[0], row[1], row[2], bool(row[3])) if row else None
+
+    def set_body(
+        self,
+        mailbox: str,
+        uidvalidity: int,
+        uid: int,
+        *,
+        text: str,
+        text_from_html: bool,
+        attachments: list[dict[str, Any]],
+        warnings: list[str],
+        raw: bytes,
+    ) -> bool:
+        """Fill in a message's body; False if it is gone (expunged or never cached)."""
+        cursor = self.conn.execute(
+            "UPDATE messages SET text=?, text_from_html=?, attachments=?, warnings=?, raw=?,"
+            " body_fetched=1 WHERE mailbox=? AND uidvalidity=? AND uid=?",
+            (
+                text,
+                int(text_from_html),
+                json.dumps(attachments, ensure_ascii=False),
+                json.dumps(warnings, ensure_ascii=False),
+                raw,
+                mailbox,
+                uidvalidity,
+                uid,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def relax_durability(self) -> None:
+        """For the bulk sync writer: WAL without an fsync per commit.
+
+        A crash still leaves a consistent database (whole transactions only); a power cut may
+        lose the last few batches, which the next sync fetches again. Per connection, so
+        writers of data that must survive (the outbox) keep full durability.
+        """
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: cheap polling for readers (TUI, CLI)."""
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
     def stats(self) -> dict[str, int]:
         (messages,) = self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()
         (conversations,) = self.conn.execute("SELECT COUNT(*) FROM conversations").fetchone()
@@ -544,3 +648,52 @@ class Store:
             "attachments": json.loads(row["attachments"]),
             "warnings": json.loads(row["warnings"]),
         }
+
+    # -- triage actions (imap.actions) ----------------------------------------------------
+
+    def conversation_messages(self, key: str) -> list[dict[str, Any]]:
+        """Where a conversation's messages live on the server, with their cached flags."""
+        return self._rows(
+            "SELECT mailbox, uidvalidity, uid, ts, inbound, flags, modseq FROM messages"
+            " WHERE conversation = :key ORDER BY ts, mailbox, uid",
+            {"key": key},
+        )
+
+    # -- app folder: events, notes, presence, team rules (store.events) -------------------
+
+    _own_reply_rule: bool | None = None
+
+    def own_reply_rule(self) -> bool:
+        """Whether an agent's own reply moves Unhandled to In progress (default: yes)."""
+        if self._own_reply_rule is None:
+            from mailtriage.store import events
+
+            value = events.get_setting(self.conn, "own_reply_moves_to_in_progress")
+            self._own_reply_rule = value != "0"
+        return self._own_reply_rule
+
+    def set_own_reply_rule(self, enabled: bool) -> None:
+        """Record the team's rule in the cache; every conversation is re-derived if it changed."""
+        from mailtriage.store import events
+
+        with self.atomic():
+            changed = events.set_setting(
+                self.conn, "own_reply_moves_to_in_progress", "1" if enabled else "0"
+            )
+            self._own_reply_rule = enabled
+            if changed:
+                self.refresh_conversations(
+                    k for (k,) in self.conn.execute("SELECT key FROM conversations")
+                )
+
+    def timeline(self, key: str) -> list[dict[str, Any]]:
+        """Notes and events of a conversation, oldest first (see store.events.timeline)."""
+        from mailtriage.store import events
+
+        return events.timeline(self.conn, key)
+
+    def presence(self, key: str, *, exclude: str | None = None) -> list[Any]:
+        """Who else is viewing/replying to it now: [Presence(agent, activity, since)]."""
+        from mailtriage.store import events
+
+        return events.presence(self.conn, key, exclude=exclude)

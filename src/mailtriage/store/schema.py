@@ -117,3 +117,70 @@ def m0001_initial(db: Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="0002_body_fetched")
+def m0002_body_fetched(db: Database) -> None:
+    # Sync stores headers first and bodies later (prefetch or on demand); rows written before
+    # this migration always carried their body, hence the default.
+    _execute_script(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN body_fetched INTEGER NOT NULL DEFAULT 1;
+        CREATE INDEX messages_body_missing ON messages (ts) WHERE body_fetched = 0;
+        -- Store.insert_messages indexes each batch with one INSERT … SELECT: per-row trigger
+        -- indexing was 3x slower and the largest cost of an initial sync.
+        DROP TRIGGER messages_fts_insert;
+        -- The subject fallback asks for the newest match: without ts it sorted every match.
+        DROP INDEX messages_subject_fallback;
+        CREATE INDEX messages_subject_fallback ON messages (norm_subject, counterpart_email, ts);
+        """,
+    )
+
+
+@migrations(name="0003_app_folder")
+def m0003_app_folder(db: Database) -> None:
+    # The app folder (DESIGN.md §2) holds events, notes and presence as small messages; these
+    # tables cache it, keyed like messages by (uidvalidity, uid), so a rebuild refetches it.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE app_events (
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            event_id TEXT NOT NULL,         -- the Message-ID: one event, however often seen
+            conversation TEXT NOT NULL,
+            kind TEXT NOT NULL,             -- claimed | assigned | status | noted | ...
+            agent TEXT NOT NULL,
+            ts REAL NOT NULL,               -- epoch seconds, the writer's clock
+            text TEXT NOT NULL DEFAULT '',
+            details TEXT NOT NULL DEFAULT '{}',
+            mentions TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (uidvalidity, uid)
+        );
+        CREATE UNIQUE INDEX app_events_event_id ON app_events (event_id);
+        CREATE INDEX app_events_conversation ON app_events (conversation, ts);
+        CREATE TABLE app_presence (
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            agent TEXT NOT NULL,
+            conversation TEXT NOT NULL,     -- '' with activity '' when the agent cleared it
+            activity TEXT NOT NULL,
+            since REAL NOT NULL,
+            ts REAL NOT NULL,               -- last refresh; stale after presence TTL
+            PRIMARY KEY (uidvalidity, uid)
+        );
+        CREATE INDEX app_presence_agent ON app_presence (agent, ts);
+        CREATE TABLE app_folder_state (
+            name TEXT PRIMARY KEY,
+            uidvalidity INTEGER NOT NULL,
+            uidnext INTEGER NOT NULL
+        );
+        -- Team rules that change derived state (e.g. own reply -> in progress); written by
+        -- whoever syncs with a config, read by every writer so all processes derive alike.
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    )

@@ -38,32 +38,61 @@ class ConversationState:
     unread: int = 0
 
 
-def _keyword_value(flags: Iterable[str], prefix: str) -> str | None:
-    for flag in flags:
-        if flag.startswith(prefix) and len(flag) > len(prefix):
-            return flag[len(prefix) :]
-    return None
+def _statuses(flags: Iterable[str]) -> list[str]:
+    return [f[len(KW_STATUS) :] for f in flags if f.startswith(KW_STATUS)]
 
 
-def derive_state(messages: Sequence[MessageState]) -> ConversationState:
-    """Status and assignee come from the newest message that carries them.
+def _resolve_status(flags: Iterable[str]) -> str | None:
+    """Several status keywords only follow a lost race; every reader picks the same one."""
+    found = set(_statuses(flags)) & set(STATUSES)
+    return max(found, key=STATUSES.index) if found else None
 
-    A customer message newer than a `done` marking reopens the conversation as unhandled and
-    keeps its assignee, as helpdesks do: the new mail has no status keyword yet.
+
+def _resolve_assignee(flags: Iterable[str]) -> str | None:
+    names = sorted(
+        f[len(KW_ASSIGNEE) :]
+        for f in flags
+        if f.startswith(KW_ASSIGNEE) and len(f) > len(KW_ASSIGNEE)
+    )
+    return names[0] if names else None
+
+
+def derive_state(
+    messages: Sequence[MessageState], *, reply_moves_to_in_progress: bool = False
+) -> ConversationState:
+    """Status and assignee from the anchor, then what happened after the last marking.
+
+    The anchor is the earliest customer message (else the earliest message): claims are a
+    compare-and-swap on it, so when it carries a status its status and assignee are the truth
+    and a change half-propagated to the other messages cannot flip the conversation. Without
+    a status on the anchor (mail marked by other tools), the newest marked message counts.
+
+    Messages newer than every marked message are what nobody has triaged yet: a customer
+    message reopens a Done conversation as Unhandled and keeps its assignee, as helpdesks do;
+    with reply_moves_to_in_progress, our own reply moves Unhandled to In progress.
     """
     state = ConversationState()
-    status_at = -1
+    last_marked = -1
+    newest_status: str | None = None
+    newest_assignee: str | None = None
     for index, message in enumerate(messages):
-        status = _keyword_value(message.flags, KW_STATUS)
-        if status in STATUSES:
-            state.status, status_at = status, index
-        assignee = _keyword_value(message.flags, KW_ASSIGNEE)
+        status = _resolve_status(message.flags)
+        if status is not None:
+            newest_status, last_marked = status, index
+        assignee = _resolve_assignee(message.flags)
         if assignee:
-            state.assignee = assignee
-    if state.status == "done" and any(
-        m.inbound and _keyword_value(m.flags, KW_STATUS) is None for m in messages[status_at + 1 :]
-    ):
-        state.status = "unhandled"
+            newest_assignee = assignee
+    anchor = next((m for m in messages if m.inbound), messages[0] if messages else None)
+    anchor_status = _resolve_status(anchor.flags) if anchor is not None else None
+    if anchor is not None and anchor_status is not None:
+        state.status, state.assignee = anchor_status, _resolve_assignee(anchor.flags)
+    else:
+        state.status, state.assignee = newest_status or "unhandled", newest_assignee
+    for message in messages[last_marked + 1 :]:
+        if message.inbound and state.status == "done":
+            state.status = "unhandled"
+        elif not message.inbound and state.status == "unhandled" and reply_moves_to_in_progress:
+            state.status = "in-progress"
     tags: set[str] = set()
     for message in messages:
         for flag in message.flags:

@@ -45,14 +45,6 @@ class MailtriageApp(App[None]):
             id="app.palette",
             tooltip="Search every command",
         ),
-        Binding(
-            "ctrl+r",
-            "sync_now",
-            "Sync",
-            show=False,
-            id="app.sync",
-            tooltip="Sync with the server now",
-        ),
     ]
 
     def __init__(
@@ -75,7 +67,7 @@ class MailtriageApp(App[None]):
         self.counts: dict[str, int] = {}
         self.sync_state = "starting"
         self._data_version = -1
-        self._wake_sync = asyncio.Event()
+        self.syncer: Any = None  # the AccountSync while the sync worker runs
         # Optimistic triage: key -> the row fields we expect once the server agrees.
         self.pending: dict[str, dict[str, Any]] = {}
         self._actions: Any = None
@@ -206,24 +198,16 @@ class MailtriageApp(App[None]):
     def request_bodies(self, key: str) -> set[tuple[str, int]]:
         """Start fetching the bodies this conversation lacks; return (mailbox, uid) of them."""
         missing = self.store.missing_bodies(conversation=key)
-        if missing and self.background_sync:
-            self.fetch_bodies(missing)
+        if missing and self.syncer is not None:
+            self.fetch_bodies([rowid for rowid, *_ in missing])
         return {(mailbox, uid) for _, mailbox, _, uid in missing}
 
-    @work(thread=True, group="bodies", exit_on_error=False, description="fetching message text")
-    def fetch_bodies(self, missing: list[tuple[int, str, int, int]]) -> None:
-        # Its own short connection: the sync connection may be busy; a loopback TLS login
-        # costs ~20 ms. The reader refreshes through data_version when the rows land.
-        from mailtriage.imap.bodies import fetch_bodies
-        from mailtriage.imap.connection import connect
-
-        client = connect(self.account.imap, self.account.imap.resolve_password())
-        writer = Store(self.account.cache_path)
-        try:
-            fetch_bodies(client, writer, missing)
-        finally:
-            writer.close()
-            client.shutdown()
+    @work(group="bodies", exit_on_error=False, description="fetching message text")
+    async def fetch_bodies(self, rowids: list[int]) -> None:
+        # The reader refreshes through data_version when the rows land.
+        for rowid in rowids:
+            if self.syncer is not None:
+                await self.syncer.fetch_body(rowid)
 
     # -- triage ------------------------------------------------------------------------------
 
@@ -373,39 +357,37 @@ class MailtriageApp(App[None]):
         self.sync_state = state
         self.update_status()
 
-    def action_sync_now(self) -> None:
-        self._wake_sync.set()
-
     @work(exclusive=True, group="sync", exit_on_error=False, description="sync with the server")
     async def sync_loop(self) -> None:
-        """Lives as long as the app: sync, wait, repeat; problems become the status line."""
-        from mailtriage.errors import MailtriageError
+        """Lives as long as the app: the account's watch loop (IDLE push, reconnect with
+        backoff) keeps the cache current; its events become the status line."""
         from mailtriage.imap.account import AccountSync
 
-        interval = float(getattr(self.account, "poll_interval", 60))
         try:
             password = await asyncio.to_thread(self.account.imap.resolve_password)
         except Exception as exc:  # a failing password_command must not kill the app
             self.set_sync_state(f"offline: {exc}")
             return
-        syncer = AccountSync(self.account, password)
+        self.syncer = AccountSync(self.account, password)
+
+        def on_event(event: Any) -> None:
+            # Called on the sync thread; after the app has gone there is nobody to tell.
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(self.sync_event, event)
+
         try:
-            while True:
-                self.set_sync_state("syncing…")
-                try:
-                    report = await syncer.sync()
-                except MailtriageError as exc:
-                    log.warning("sync failed: %s", exc)
-                    self.set_sync_state(f"offline: {exc}")
-                else:
-                    stamp = time.strftime("%H:%M:%S")
-                    self.set_sync_state(f"synced {stamp} (+{report.new})")
-                self.check_for_changes()
-                self._wake_sync.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake_sync.wait(), timeout=interval)
+            await self.syncer.watch(on_event)
         finally:
-            await syncer.close()
+            await self.syncer.close()
+            self.syncer = None
+
+    def sync_event(self, event: Any) -> None:
+        if event.kind == "idle":
+            self.set_sync_state(f"{event.message} · {time.strftime('%H:%M:%S')}")
+        else:
+            self.set_sync_state(event.message)
+        if event.kind in ("changed", "idle"):
+            self.check_for_changes()
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

@@ -28,12 +28,21 @@ class BindingCommands(Provider):
             out.append((title, binding.action, escape(f"{binding.tooltip} · key {keys}")))
         return out
 
+    def _saved_searches(self) -> list[tuple[str, str]]:
+        return list(self.app.config.ui.saved_searches.items())  # type: ignore[attr-defined]
+
+    async def _run_search(self, query: str) -> None:
+        self.app.search(query)  # type: ignore[attr-defined]
+
     async def _run(self, action: str) -> None:
         await self.screen.run_action(action)
 
     async def discover(self) -> Hits:
         for title, action, help_text in self._commands():
             yield DiscoveryHit(title, partial(self._run, action), help=help_text)
+        for name, query in self._saved_searches():
+            help_text = escape(f"saved search · {query}")
+            yield DiscoveryHit(f"Search: {name}", partial(self._run_search, query), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -42,4 +51,15 @@ class BindingCommands(Provider):
             if score > 0:
                 yield Hit(
                     score, matcher.highlight(title), partial(self._run, action), help=help_text
+                )
+        for name, query in self._saved_searches():
+            title = f"Search: {name}"
+            score = matcher.match(title)
+            if score > 0:
+                help_text = escape(f"saved search · {query}")
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self._run_search, query),
+                    help=help_text,
                 )

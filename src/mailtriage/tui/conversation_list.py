@@ -108,7 +108,8 @@ class ConversationList(ScrollView, can_focus=True):
         ),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # repaint=False: a cursor move repaints two lines (watch_cursor), not the whole list.
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     @dataclass
     class Highlighted(Message):
@@ -185,6 +186,8 @@ class ConversationList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width != self._layout_width:
             self._columns, self._layout_width = layout(width), width
+            # Lines already painted used the old layout; the scrollbar does not resize us.
+            self.refresh()
         return self._columns
 
     def render_line(self, y: int) -> Strip:

@@ -92,6 +92,7 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(ViewSidebar).saved = dict(self.app.config.ui.saved_searches)  # type: ignore[attr-defined]
         self.query_one("#search", Input).display = False
         self.query_one(ConversationList).focus()
         self._apply_width(self.size.width)
@@ -141,6 +142,10 @@ class MainScreen(Screen[None]):
     @on(ViewSidebar.Chosen)
     def chosen(self, event: ViewSidebar.Chosen) -> None:
         self.app.show_view(event.view)  # type: ignore[attr-defined]
+
+    @on(ViewSidebar.SearchChosen)
+    def search_chosen(self, event: ViewSidebar.SearchChosen) -> None:
+        self.app.search(event.query)  # type: ignore[attr-defined]
 
     @on(ConversationList.Opened)
     def opened(self, event: ConversationList.Opened) -> None:

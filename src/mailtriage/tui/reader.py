@@ -47,7 +47,7 @@ def render_message(
     index: int,
     show_headers: bool,
     show_quotes: bool,
-    loading: bool = False,
+    loading: str = "",
 ) -> RenderableType:
     head = Text()
     head.append("→ " if not message["inbound"] else "← ", style="bold")
@@ -81,7 +81,7 @@ def render_message(
         parts.append(Text(f"  ? {one_line(warning)}", style="italic dim"))
     body = sanitize_for_terminal(message["text"] or "").rstrip()
     if loading:
-        parts.append(Text("fetching the text from the server…", style="dim italic"))
+        parts.append(Text(loading, style="dim italic"))
     elif not body:
         parts.append(Text("(no text)", style="dim"))
     for block in split_body(body):
@@ -205,6 +205,11 @@ class ReaderScreen(Screen[None]):
             return
         self.conversation = conversation
         loading = self.app.request_bodies(self.key)  # type: ignore[attr-defined]
+        waiting = (
+            "fetching the text from the server…"
+            if self.app.syncer is not None  # type: ignore[attr-defined]
+            else "the text is not downloaded yet (not connected)"
+        )
         self.query_one("#reader-title", Static).update(self._title(conversation))
         thread = self.query_one("#thread", VerticalScroll)
         y = thread.scroll_y
@@ -216,7 +221,7 @@ class ReaderScreen(Screen[None]):
                     index=i,
                     show_headers=self.show_headers,
                     show_quotes=self.show_quotes,
-                    loading=(m["mailbox"], m["uid"]) in loading,
+                    loading=waiting if (m["mailbox"], m["uid"]) in loading else "",
                 )
             )
             for i, m in enumerate(conversation["messages"])
@@ -246,7 +251,7 @@ class ReaderScreen(Screen[None]):
         store = self.app.store  # type: ignore[attr-defined]
         email = c["customer"]["email"]
         history = listing.customer_history(store.conn, email, exclude=self.key)
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(one_line(c["customer"]["name"] or email) + "\n", style="bold")
         text.append(one_line(email) + "\n\n", style="dim")
         if not history:

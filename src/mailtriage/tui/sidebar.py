@@ -21,11 +21,16 @@ class ViewSidebar(Static):
     class Chosen(Message):
         view: str
 
+    @dataclass
+    class SearchChosen(Message):
+        query: str
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.counts: dict[str, int] = {}
         self.current = "unhandled"
         self.search: str | None = None
+        self.saved: dict[str, str] = {}
 
     def show(self, current: str, counts: dict[str, int], search: str | None = None) -> None:
         self.current, self.counts, self.search = current, counts, search
@@ -42,7 +47,12 @@ class ViewSidebar(Static):
             pad = max(1, width - cell_len(label) - len(count))
             style = "bold reverse" if view.id == self.current and not self.search else ""
             text.append(f"{label}{' ' * pad}{count}\n", style=style)
-        if self.search:
+        if self.saved:
+            text.append("\nSaved searches\n", style="bold")
+            for name, query in self.saved.items():
+                style = "bold reverse" if self.search == query else ""
+                text.append(f"/ {name}\n", style=style)
+        if self.search and self.search not in self.saved.values():
             text.append(f"\n/ {self.search}\n", style="bold reverse")
         return text
 
@@ -52,6 +62,10 @@ class ViewSidebar(Static):
     def on_click(self, event: Click) -> None:
         if 0 <= event.y < len(VIEWS):
             self.post_message(self.Chosen(VIEWS[event.y].id))
+            return
+        saved = event.y - len(VIEWS) - 2  # a blank line and the "Saved searches" title
+        if 0 <= saved < len(self.saved):
+            self.post_message(self.SearchChosen(list(self.saved.values())[saved]))
 
 
 class ViewBar(Widget):

@@ -1,0 +1,1 @@
+"""Replies: templates, variables, the outgoing message, tone hints. No UI, no network."""

@@ -1,0 +1,392 @@
+"""Triage actions on the server: claim, assign, status, priority, tags, seen.
+
+Status and assignee are a compare-and-swap on one anchor message per conversation
+(`triage.claims.choose_anchor`): `UID STORE anchor (UNCHANGEDSINCE m) FLAGS (…)`, then the
+other messages follow (not atomic, and they need not be: the anchor is authoritative).
+
+Dovecot 2.3 skips its conflict check when UNCHANGEDSINCE equals the highest modseq of the
+session's view (`mail_index_transaction_check_conflicts`), which is the case on a fresh mailbox
+and whenever the anchor was the last message changed; two racing stores can then both succeed,
+and because Dovecot turns a FLAGS replacement into a diff, both keywords stay on the anchor.
+So every won store is verified: NOOP (to see other sessions' commits), re-read the anchor,
+and if several agents' keywords are there, the smallest name wins and the others withdraw.
+Without CONDSTORE the same verification is the whole protocol, after a short settle delay.
+
+One IMAP connection, owned by one thread (imapclient is blocking and not thread-safe); the
+sync engine keeps its own. After each action the cache is updated from what the server
+reports, so the UI and CLI show the change before the next sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import imapclient
+
+from mailtriage.config import AccountConfig, check_agent_name
+from mailtriage.errors import NetworkError
+from mailtriage.imap.condstore import FlagsAndModseq, read_flags, uid_store_unchanged_since
+from mailtriage.imap.connection import connect
+from mailtriage.store import Store
+from mailtriage.triage.claims import (
+    Plan,
+    TriageView,
+    assignees_of,
+    choose_anchor,
+    plan_assign,
+    plan_claim,
+    plan_status,
+    priority_change,
+    stale_triage_keywords,
+    statuses_of,
+    tag_keyword,
+    with_triage,
+)
+from mailtriage.triage.state import KW_ASSIGNEE, KW_STATUS, SEEN
+from mailtriage.triage.threads import short_id
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    message: str  # one human line: "K3F9Q2AB: claimed", "K3F9Q2AB: bob has this (in-progress)"
+    conflict_with: str | None = None  # the agent who won, when a compare-and-swap lost
+    # None when ok; "conflict" (someone else changed it first), "not-found" (not in the cache),
+    # "stale-cache" (UIDVALIDITY changed: sync first) or "refused" (the server said NO).
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Message:
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    ts: float
+    inbound: bool
+    flags: tuple[str, ...]
+
+
+class _StaleCache(Exception):
+    pass
+
+
+class AccountActions:
+    # Lets a concurrent store that started before ours commit before we look (see module doc).
+    cas_settle_seconds = 0.01
+    fallback_settle_seconds = 0.2
+
+    def __init__(self, account: AccountConfig, password: str, agent: str):
+        self.account = account
+        self.agent = check_agent_name(agent)
+        self._password = password
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"imap-actions-{account.name}")
+        self._client: imapclient.IMAPClient | None = None
+        self._store: Store | None = None
+        self._selected: str | None = None
+        self._uidvalidity: int | None = None
+        self.condstore = False
+        # Test seam: runs after the anchor is read and before the store, on the IMAP thread.
+        self.before_store: Callable[[], None] | None = None
+
+    # -- the async API -------------------------------------------------------------------
+
+    async def claim(self, key: str) -> ActionResult:
+        return await self._call(self._triage, key, lambda view: plan_claim(view, self.agent))
+
+    async def assign(self, key: str, agent: str | None) -> ActionResult:
+        if agent is not None:
+            check_agent_name(agent)
+        return await self._call(self._triage, key, lambda view: plan_assign(view, agent))
+
+    async def set_status(self, key: str, status: str) -> ActionResult:
+        plan_status(TriageView(None, None), status)  # validate before touching the network
+        return await self._call(self._triage, key, lambda view: plan_status(view, status))
+
+    async def set_priority(self, key: str, priority: str) -> ActionResult:
+        add, remove = priority_change(priority)
+        return await self._call(self._keywords, key, add, remove, f"priority {priority}", False)
+
+    async def set_tags(
+        self, key: str, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> ActionResult:
+        add, remove = list(add), list(remove)
+        add_kw = [tag_keyword(t) for t in add]
+        remove_kw = [tag_keyword(t) for t in remove]
+        what = "tags " + " ".join([*(f"+{t}" for t in add), *(f"-{t}" for t in remove)])
+        return await self._call(self._keywords, key, add_kw, remove_kw, what.strip(), False)
+
+    async def set_seen(self, key: str, seen: bool) -> ActionResult:
+        add, remove = ([SEEN], []) if seen else ([], [SEEN])
+        what = "marked read" if seen else "marked unread"
+        return await self._call(self._keywords, key, add, remove, what, not seen)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
+
+    async def _call(self, fn: Callable[..., ActionResult], *args: Any) -> ActionResult:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._with_connection, fn, *args
+        )
+
+    # -- connection and cache (IMAP thread only) -----------------------------------------
+
+    def _with_connection(self, fn: Callable[..., ActionResult], *args: Any) -> ActionResult:
+        if self._store is None:
+            # Never create a cache here: without one there is no conversation to act on.
+            self._store = Store(self.account.cache_path, readonly=True)
+        for attempt in (1, 2):
+            try:
+                self._connect()
+                return fn(*args)
+            except _StaleCache as exc:
+                return ActionResult(False, str(exc), reason="stale-cache")
+            except (imapclient.exceptions.IMAPClientAbortError, OSError):
+                # An idle connection dies quietly (server autologout, NAT); every action is
+                # idempotent (it re-reads before writing), so one fresh attempt is safe.
+                self._drop_client()
+                if attempt == 2:
+                    server = self.account.imap
+                    raise NetworkError(
+                        f"IMAP {server.host}:{server.port}: connection lost during the action;"
+                        " nothing is half-done that the next action would not finish"
+                    ) from None
+            except imapclient.exceptions.IMAPClientError as exc:
+                self._drop_client()
+                return ActionResult(False, f"the server refused: {exc}", reason="refused")
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> None:
+        if self._client is not None:
+            return
+        client = connect(self.account.imap, self._password)
+        self.condstore = client.has_capability("CONDSTORE")
+        if self.condstore and client.has_capability("ENABLE"):
+            client.enable("CONDSTORE")
+        self._client, self._selected = client, None
+
+    def _select(self, mailbox: str, uidvalidity: int) -> imapclient.IMAPClient:
+        client = self._client
+        assert client is not None
+        if self._selected != mailbox:
+            info = client.select_folder(mailbox)
+            self._selected, self._uidvalidity = mailbox, int(info[b"UIDVALIDITY"])
+        if self._uidvalidity != uidvalidity:
+            raise _StaleCache(
+                f"{mailbox} was rebuilt on the server since the last sync: run `mailtriage sync`"
+            )
+        return client
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.shutdown()
+        self._client, self._selected = None, None
+
+    def _close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError, imapclient.exceptions.IMAPClientError):
+                self._client.logout()
+            self._drop_client()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _messages(self, key: str) -> list[_Message]:
+        assert self._store is not None
+        return [
+            _Message(
+                r["mailbox"],
+                r["uidvalidity"],
+                r["uid"],
+                r["ts"],
+                bool(r["inbound"]),
+                tuple(_json_list(r["flags"])),
+            )
+            for r in self._store.conversation_messages(key)
+        ]
+
+    def _read(self, message: _Message, *, fresh: bool) -> FlagsAndModseq:
+        client = self._select(message.mailbox, message.uidvalidity)
+        if fresh:
+            # FETCH answers from this session's view; NOOP brings in other sessions' commits.
+            client.noop()
+        found = read_flags(client, [message.uid], modseq=self.condstore).get(message.uid)
+        if found is None:
+            raise _StaleCache(
+                f"message {message.uid} in {message.mailbox} is gone: run `mailtriage sync`"
+            )
+        return found
+
+    def _refresh_cache(self, messages: list[_Message]) -> None:
+        """Write what the server now says into the cache (flags and the derived row)."""
+        assert self._store is not None
+        by_mailbox: dict[tuple[str, int], list[int]] = {}
+        for m in messages:
+            by_mailbox.setdefault((m.mailbox, m.uidvalidity), []).append(m.uid)
+        for (mailbox, uidvalidity), uids in by_mailbox.items():
+            client = self._select(mailbox, uidvalidity)
+            changes = read_flags(client, uids, modseq=self.condstore)
+            with self._store.atomic():
+                self._store.update_flags(mailbox, uidvalidity, changes)
+
+    # -- status and assignee: compare-and-swap on the anchor -----------------------------
+
+    def _triage(self, key: str, decide: Callable[[TriageView], Plan]) -> ActionResult:
+        sid = short_id(key)
+        messages = self._messages(key)
+        if not messages:
+            return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
+        anchor = choose_anchor(messages)
+        cached = TriageView.of(anchor.flags)
+        flags, modseq = self._read(anchor, fresh=True)
+        seen = TriageView.of(flags)
+        if seen != cached:
+            # Someone changed it after our last sync: what the user decided on is out of date.
+            self._refresh_cache(messages)
+            return _conflict(sid, seen, "changed it since your last sync")
+        for _ in range(MAX_ATTEMPTS):
+            plan = decide(seen)
+            if plan.refusal:
+                return ActionResult(
+                    False, f"{sid}: {plan.refusal}", plan.conflict_with, reason="conflict"
+                )
+            if not plan.noop:
+                if self.before_store is not None:
+                    self.before_store()
+                if not self._store_anchor(anchor, flags, modseq, plan):
+                    flags, modseq = self._read(anchor, fresh=True)
+                    now = TriageView.of(flags)
+                    if now != seen:
+                        self._refresh_cache(messages)
+                        return _conflict(sid, now, "got there first")
+                    continue  # only flags outside triage moved (\Seen, tags): try again
+                lost = self._verify(sid, anchor, plan)
+                if lost is not None:
+                    self._refresh_cache(messages)
+                    return lost
+            self._propagate(messages, anchor, plan)
+            self._refresh_cache(messages)
+            return ActionResult(True, f"{sid}: {plan.done_message}")
+        self._refresh_cache(messages)
+        return ActionResult(
+            False, f"{sid}: kept changing on the server; try again", reason="conflict"
+        )
+
+    def _store_anchor(
+        self, anchor: _Message, flags: list[str], modseq: int | None, plan: Plan
+    ) -> bool:
+        """One atomic write on the anchor; False when the server refused it as stale."""
+        client = self._select(anchor.mailbox, anchor.uidvalidity)
+        if self.condstore and modseq is not None:
+            new = with_triage(flags, plan.status, plan.assignee)
+            result = uid_store_unchanged_since(client, [anchor.uid], modseq, new, "FLAGS")
+            return result.applied(anchor.uid)
+        # No CONDSTORE: best effort (README). Add ours first, then drop only what we saw, so a
+        # concurrent writer's keyword stays visible to the verification that follows.
+        wanted = [f"{KW_STATUS}{plan.status}"]
+        if plan.assignee:
+            wanted.append(f"{KW_ASSIGNEE}{plan.assignee}")
+        client.add_flags([anchor.uid], wanted, silent=True)
+        stale = stale_triage_keywords(flags, plan.status, plan.assignee)
+        if stale:
+            client.remove_flags([anchor.uid], stale, silent=True)
+        return True
+
+    def _verify(self, sid: str, anchor: _Message, plan: Plan) -> ActionResult | None:
+        """Re-read a won store; None if it stands, else the lost result (after withdrawing)."""
+        time.sleep(self.cas_settle_seconds if self.condstore else self.fallback_settle_seconds)
+        flags, _ = self._read(anchor, fresh=True)
+        names, statuses = assignees_of(flags), statuses_of(flags)
+        if len(names) <= 1 and len(statuses) <= 1:
+            view = TriageView.of(flags)
+            if view == TriageView(plan.status, plan.assignee):
+                return None
+            return _conflict(sid, view, "changed it first")
+        # A double win: every reader resolves it the same way (TriageView.of), and the losers
+        # remove their own keywords so the anchor converges to the winner's state.
+        view = TriageView.of(flags)
+        if view.assignee == plan.assignee and view.status == plan.status:
+            return None
+        mine = []
+        if plan.assignee and plan.assignee != view.assignee:
+            mine.append(f"{KW_ASSIGNEE}{plan.assignee}")
+        if plan.status != view.status:
+            mine.append(f"{KW_STATUS}{plan.status}")
+        if mine:
+            client = self._select(anchor.mailbox, anchor.uidvalidity)
+            client.remove_flags([anchor.uid], mine, silent=True)
+        return _conflict(sid, view, "got there first")
+
+    def _propagate(self, messages: list[_Message], anchor: _Message, plan: Plan) -> None:
+        """Make the other messages carry the anchor's state (for other mail clients and for
+        the reopen rule, which looks at the newest marked message)."""
+        others = [m for m in messages if m is not anchor]
+        for (mailbox, uidvalidity), group in _by_mailbox(others).items():
+            client = self._select(mailbox, uidvalidity)
+            uids = [m.uid for m in group]
+            current = read_flags(client, uids, modseq=False)
+            wanted = [f"{KW_STATUS}{plan.status}"]
+            if plan.assignee:
+                wanted.append(f"{KW_ASSIGNEE}{plan.assignee}")
+            # Add before removing: a message is never left without a status in between.
+            client.add_flags(uids, wanted, silent=True)
+            stale = sorted(
+                {
+                    kw
+                    for flags, _ in current.values()
+                    for kw in stale_triage_keywords(flags, plan.status, plan.assignee)
+                }
+            )
+            if stale:
+                client.remove_flags(uids, stale, silent=True)
+
+    # -- priority, tags, seen: plain stores on every message -----------------------------
+
+    def _keywords(
+        self, key: str, add: list[str], remove: list[str], what: str, inbound_only: bool
+    ) -> ActionResult:
+        sid = short_id(key)
+        messages = self._messages(key)
+        if not messages:
+            return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
+        # No compare-and-swap: two agents adding tags both mean it, and last-writer-wins on
+        # priority is what a human expects from a toggle.
+        targets = [m for m in messages if m.inbound] if inbound_only else messages
+        for (mailbox, uidvalidity), group in _by_mailbox(targets).items():
+            client = self._select(mailbox, uidvalidity)
+            uids = [m.uid for m in group]
+            if add:
+                client.add_flags(uids, add, silent=True)
+            if remove:
+                client.remove_flags(uids, remove, silent=True)
+        self._refresh_cache(messages)
+        return ActionResult(True, f"{sid}: {what}")
+
+
+def _conflict(sid: str, view: TriageView, what: str) -> ActionResult:
+    who = view.assignee or "someone"
+    return ActionResult(
+        False, f"{sid}: {who} {what}: now {view.describe()}", view.assignee, reason="conflict"
+    )
+
+
+def _by_mailbox(messages: list[_Message]) -> dict[tuple[str, int], list[_Message]]:
+    grouped: dict[tuple[str, int], list[_Message]] = {}
+    for m in messages:
+        grouped.setdefault((m.mailbox, m.uidvalidity), []).append(m)
+    return grouped
+
+
+def _json_list(text: str) -> list[str]:
+    value = json.loads(text)
+    return [str(v) for v in value] if isinstance(value, list) else []

@@ -1,0 +1,126 @@
+"""The compare-and-swap every claim goes through: `UID STORE … (UNCHANGEDSINCE m)` (RFC 7162).
+
+imapclient 4.1 has no public UNCHANGEDSINCE, so the raw command is wrapped here, once. Two
+server facts shape it (TESTING-NOTES.md): a stale store is answered by a tagged **OK** carrying
+`[MODIFIED uids]`, not by NO; and a store over several UIDs is applied to the unchanged ones
+only, so callers make one anchor message the unit of atomicity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import imapclient
+from imapclient.response_parser import parse_fetch_response
+
+STORE_MODES = ("FLAGS", "+FLAGS", "-FLAGS")
+_MODIFIED = re.compile(rb"\[MODIFIED ([0-9:,]+)\]", re.IGNORECASE)
+
+FlagsAndModseq = tuple[list[str], int | None]
+
+
+@dataclass(frozen=True)
+class ConditionalStoreResult:
+    """What the server said: which UIDs it refused, and the flags it reported for the rest."""
+
+    modified: frozenset[int]
+    fetched: dict[int, FlagsAndModseq]
+
+    def applied(self, uid: int) -> bool:
+        return uid not in self.modified
+
+
+def parse_uid_set(text: str) -> set[int]:
+    """`2:4,7` → {2, 3, 4, 7}; either end of a range may come first (RFC 3501 allows 4:2)."""
+    uids: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition(":")
+        low, high = int(first), int(last or first)
+        uids.update(range(min(low, high), max(low, high) + 1))
+    return uids
+
+
+def parse_modified(response_text: bytes | str | None) -> set[int]:
+    """The UIDs in a tagged response's `[MODIFIED …]` code; empty when everything applied."""
+    if response_text is None:
+        return set()
+    if isinstance(response_text, str):
+        response_text = response_text.encode("ascii", "replace")
+    match = _MODIFIED.search(response_text)
+    return parse_uid_set(match.group(1).decode("ascii")) if match else set()
+
+
+def decode_flags(flags: Iterable[bytes | str]) -> list[str]:
+    return sorted(f.decode("ascii", "replace") if isinstance(f, bytes) else f for f in flags)
+
+
+def _modseq(value: object) -> int | None:
+    if isinstance(value, tuple | list):
+        value = value[0] if value else None
+    return int(value) if isinstance(value, int) else None
+
+
+def uid_store_unchanged_since(
+    client: imapclient.IMAPClient,
+    uids: Sequence[int],
+    unchangedsince: int,
+    flags: Sequence[str],
+    mode: str = "FLAGS",
+) -> ConditionalStoreResult:
+    """Store `flags` on `uids` only where their MODSEQ is still ≤ unchangedsince.
+
+    Needs CONDSTORE enabled on the connection and a mailbox selected read-write. `\\Recent`
+    is the server's to set, so it is dropped from a FLAGS replacement.
+    """
+    if mode not in STORE_MODES:
+        raise ValueError(f"mode must be one of {STORE_MODES}, got {mode!r}")
+    if not uids:
+        raise ValueError("no UIDs to store")
+    wanted = [f for f in flags if f.lower() != "\\recent"]
+    uid_set = ",".join(str(u) for u in uids)
+    imap = client._imap  # no public UNCHANGEDSINCE in imapclient 4.1
+    # Leftover FETCH responses from earlier commands would be mistaken for this store's.
+    imap.untagged_responses.pop("FETCH", None)
+    tag = imap._command(
+        "UID",
+        "STORE",
+        uid_set,
+        f"(UNCHANGEDSINCE {int(unchangedsince)})",
+        mode,
+        "(" + " ".join(wanted) + ")",
+    )
+    typ, data = imap._command_complete("STORE", tag)
+    if typ != "OK":
+        raise imapclient.exceptions.IMAPClientError(f"conditional UID STORE refused: {data!r}")
+    modified = parse_modified(data[0] if data else None)
+    _, fetch_data = imap._untagged_response(typ, data, "FETCH")
+    fetched: dict[int, FlagsAndModseq] = {}
+    for uid, item in parse_fetch_response(fetch_data, False, True).items():
+        if b"FLAGS" in item:
+            fetched[uid] = (decode_flags(item[b"FLAGS"]), _modseq(item.get(b"MODSEQ")))
+    return ConditionalStoreResult(frozenset(modified), fetched)
+
+
+def read_flags(
+    client: imapclient.IMAPClient, uids: Sequence[int], *, modseq: bool
+) -> dict[int, FlagsAndModseq]:
+    """FLAGS (and MODSEQ when the server has CONDSTORE) of `uids` in the selected mailbox."""
+    if not uids:
+        return {}
+    items = "(FLAGS MODSEQ)" if modseq else "(FLAGS)"
+    imap = client._imap
+    # Unsolicited FETCHes from earlier commands would mix older flags into this answer.
+    imap.untagged_responses.pop("FETCH", None)
+    tag = imap._command("UID", "FETCH", ",".join(str(u) for u in uids), items)
+    typ, data = imap._command_complete("FETCH", tag)
+    if typ != "OK":
+        raise imapclient.exceptions.IMAPClientError(f"UID FETCH failed: {data!r}")
+    _, fetch_data = imap._untagged_response(typ, data, "FETCH")
+    wanted = set(uids)
+    return {
+        uid: (decode_flags(item.get(b"FLAGS", ())), _modseq(item.get(b"MODSEQ")))
+        for uid, item in parse_fetch_response(fetch_data, False, True).items()
+        if uid in wanted and b"FLAGS" in item
+    }

@@ -1,0 +1,209 @@
+"""One account's IMAP connection and cache writer, blocking, owned by one thread.
+
+imapclient is blocking and not thread-safe, and an SQLite connection belongs to its thread, so
+every method here runs on the thread that made the session. `AccountSync` (imap.account) puts
+this behind async methods; the one-shot CLI drives it from plain threads, which keeps asyncio
+out of a no-change `mailtriage sync`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+
+import imapclient
+
+from mailtriage.config import AccountConfig
+from mailtriage.errors import MailtriageError, NetworkError
+from mailtriage.imap.appfolder import sync_team_state
+from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
+from mailtriage.imap.connection import connect
+from mailtriage.imap.sync import (
+    Capabilities,
+    Progress,
+    SyncReport,
+    enable_extensions,
+    find_folders,
+    sync_account,
+)
+from mailtriage.store import Store
+
+# Responses during IDLE that mean the selected mailbox changed.
+_CHANGE_WORDS = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
+# A readable socket that yields no complete line this many times in a row has hit EOF:
+# imapclient's idle_check() swallows EOF and returns [] (TLS records without data do too,
+# but never many times in a row).
+_EMPTY_WAKEUPS_MEAN_EOF = 20
+
+NETWORK_ERRORS = (OSError, imapclient.exceptions.IMAPClientError)
+
+
+class CacheWriteError(MailtriageError):
+    """The cache refused a write (disk full, read-only, damaged); the batch rolled back."""
+
+
+class AccountSession:
+    def __init__(self, account: AccountConfig, password: str):
+        self.account = account
+        self._password = password
+        self.client: imapclient.IMAPClient | None = None
+        self.store: Store | None = None
+        self.caps: Capabilities | None = None
+        self.folders: list[tuple[str, str]] | None = None  # (name, role), found once
+
+    def cache(self) -> Store:
+        if self.store is None:
+            self.store = Store(self.account.cache_path)
+            self.store.relax_durability()
+        return self.store
+
+    def _ensure(self) -> tuple[imapclient.IMAPClient, Store]:
+        self.cache()
+        assert self.store is not None
+        if self.client is None:
+            self.client = connect(self.account.imap, self._password)
+            self.caps = enable_extensions(self.client)
+        return self.client, self.store
+
+    def _lost(self, exc: BaseException, doing: str) -> NetworkError:
+        # The connection is unusable after a mid-command failure: drop it, keep the cache.
+        self.drop_client()
+        server = self.account.imap
+        return NetworkError(
+            f"IMAP {server.host}:{server.port}: connection lost during {doing} ({exc});"
+            " what was fetched is kept, the next sync resumes"
+        )
+
+    def sync(
+        self,
+        progress: Progress | None = None,
+        *,
+        prefetch_limit: int = PREFETCH_LIMIT,
+        inbox_last: bool = False,
+        backfill: bool = False,
+    ) -> SyncReport:
+        """Sync, then fetch bodies newest first: as many as arrived now (up to the limit),
+        or with backfill (a long-running watch) up to the limit of those still missing."""
+        client, store = self._ensure()
+        try:
+            if self.folders is None:
+                # A LIST per sync would be a third of a no-change sync inside the app.
+                self.folders = find_folders(client, self.account)
+            sync_team_state(client, store, self.account)
+            report = sync_account(
+                client, store, self.account, progress, self.caps, inbox_last, self.folders
+            )
+            wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
+            prefetch(client, store, wanted)
+        except NETWORK_ERRORS as exc:
+            raise self._lost(exc, "sync") from exc
+        except sqlite3.OperationalError as exc:
+            raise CacheWriteError(
+                f"cache {store.path}: {exc}; it is consistent (the last batch rolled back),"
+                " sync again once that is fixed"
+            ) from exc
+        return report
+
+    def fetch_bodies(self, locations: Sequence[Location]) -> int:
+        client, store = self._ensure()
+        try:
+            return fetch_bodies(client, store, locations)
+        except NETWORK_ERRORS as exc:
+            raise self._lost(exc, "body fetch") from exc
+
+    @property
+    def can_idle(self) -> bool:
+        client, _ = self._ensure()
+        return bool(client.has_capability("IDLE"))
+
+    def idle(self, seconds: float, stop: threading.Event) -> bool:
+        """IDLE on the selected mailbox (INBOX after sync(inbox_last=True)).
+
+        Returns True when the server reported a change, False when `seconds` passed or stop
+        was set. Checks stop once a second, so cancelling takes at most that long.
+        """
+        client, _ = self._ensure()
+        deadline = time.monotonic() + seconds
+        sock = client.socket()
+        # idle_check() leaves the socket blocking without a timeout; later reads need it back.
+        timeout = sock.gettimeout()
+        try:
+            client.idle()
+            # A notice sent along with "+ idling" already sits in imaplib's read buffer,
+            # where select() cannot see it.
+            changed = _is_change(_buffered_responses(client))
+            empty = 0
+            while not changed and not stop.is_set() and time.monotonic() < deadline:
+                if not select.select([sock], [], [], 1.0)[0]:
+                    continue
+                responses = client.idle_check(timeout=0)
+                if responses:
+                    empty = 0
+                    changed = _is_change(responses)
+                    continue
+                empty += 1
+                if empty >= _EMPTY_WAKEUPS_MEAN_EOF:
+                    raise imapclient.exceptions.IMAPClientAbortError("server closed the connection")
+            sock.settimeout(timeout)
+            client.idle_done()
+        except NETWORK_ERRORS as exc:
+            raise self._lost(exc, "IDLE") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(timeout)
+        return changed
+
+    def drop_client(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(OSError):
+                self.client.shutdown()
+            self.client = None
+
+    def close(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                self.client.logout()
+            self.drop_client()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def _is_change(responses: Sequence[tuple[object, ...]]) -> bool:
+    changed = False
+    for response in responses:
+        if response and response[0] == b"BYE":
+            raise imapclient.exceptions.IMAPClientAbortError(
+                "server said BYE: " + _text(response[1:])
+            )
+        if len(response) > 1 and response[1] in _CHANGE_WORDS:
+            changed = True
+    return changed
+
+
+def _buffered_responses(client: imapclient.IMAPClient) -> list[tuple[object, ...]]:
+    """Complete lines already read from the socket into imaplib's buffer, parsed."""
+    from imapclient.imapclient import _parse_untagged_response
+
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    responses = []
+    try:
+        while True:
+            try:
+                line = client._imap._get_line()
+            except (OSError, imapclient.exceptions.IMAPClientAbortError):
+                break  # nothing more buffered (imaplib reports EAGAIN as EOF)
+            responses.append(_parse_untagged_response(line))
+    finally:
+        sock.settimeout(timeout)
+    return responses
+
+
+def _text(parts: Sequence[object]) -> str:
+    return " ".join(p.decode("utf-8", "replace") if isinstance(p, bytes) else str(p) for p in parts)

@@ -1,0 +1,103 @@
+"""The long-running sync loop behind `mailtriage sync --watch` and the TUI (blocking).
+
+sync, then IDLE on INBOX until the server reports a change, the IDLE refresh comes due, or
+the poll interval passes (each wake re-syncs Sent too); without IDLE, sleep poll_interval.
+Trouble of any kind becomes a one-line event and a retry with exponential backoff: the loop
+ends only when `stop` is set.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import imapclient
+
+from mailtriage.config import AccountConfig
+from mailtriage.errors import AuthError, MailtriageError
+from mailtriage.imap.leader import SyncLeader
+from mailtriage.imap.session import AccountSession
+from mailtriage.imap.sync import SyncReport
+from mailtriage.store import CacheError
+
+# RFC 2177 lets servers drop an IDLE after 30 min; Dovecot's limit is shorter in some setups
+# and NAT boxes forget quiet connections sooner, so re-IDLE well inside both.
+IDLE_REFRESH = 9 * 60.0
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 300.0
+LEADER_RETRY = 2.0
+WATCH_PREFETCH = 500  # bodies per wake-up, newest first
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    kind: str  # "syncing" | "idle" | "offline" | "changed" | "error"
+    message: str  # one human line, e.g. "offline: connection refused; retrying in 8 s"
+    account: str
+
+
+def _changes(report: SyncReport) -> str:
+    parts = []
+    if report.new:
+        parts.append(f"{report.new} new")
+    if report.flag_changes:
+        parts.append(f"{report.flag_changes} changed")
+    if report.vanished:
+        parts.append(f"{report.vanished} removed")
+    return ", ".join(parts)
+
+
+def run_watch(
+    account: AccountConfig,
+    password: str,
+    on_event: Callable[[SyncEvent], None],
+    stop: threading.Event,
+    *,
+    role: str = "sync --watch",
+    idle_refresh: float = IDLE_REFRESH,
+) -> None:
+    def emit(kind: str, message: str) -> None:
+        on_event(SyncEvent(kind, message, account.name))
+
+    poll = float(getattr(account, "poll_interval", 60.0))
+    leader = SyncLeader(account.cache_path, role)
+    session = AccountSession(account, password)
+    backoff = BACKOFF_FIRST
+    try:
+        while not stop.is_set():
+            if not leader.try_acquire():
+                emit("idle", f"{leader.holder()} is syncing this cache; following its changes")
+                stop.wait(LEADER_RETRY)
+                continue
+            try:
+                emit("syncing", "syncing…")
+                report = session.sync(inbox_last=True, prefetch_limit=WATCH_PREFETCH, backfill=True)
+                if _changes(report):
+                    emit("changed", _changes(report))
+                backoff = BACKOFF_FIRST
+                if session.can_idle:
+                    emit("idle", "up to date; waiting for mail (IDLE)")
+                    session.idle(min(idle_refresh, poll), stop)
+                else:
+                    emit("idle", f"up to date; next check in {poll:g} s (server has no IDLE)")
+                    stop.wait(poll)
+                continue
+            except AuthError as exc:
+                session.drop_client()
+                emit("error", f"{exc}; retrying in {backoff:g} s")
+            except MailtriageError as exc:
+                session.drop_client()
+                emit("offline", f"offline: {exc}; retrying in {backoff:g} s")
+            except (OSError, imapclient.exceptions.IMAPClientError) as exc:
+                session.drop_client()
+                emit("offline", f"offline: {exc}; retrying in {backoff:g} s")
+            except (sqlite3.Error, CacheError) as exc:
+                # Disk full, cache locked or damaged: the batch rolled back; try again later.
+                emit("error", f"cache: {exc}; retrying in {backoff:g} s")
+            stop.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+    finally:
+        session.close()
+        leader.release()

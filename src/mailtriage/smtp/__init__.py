@@ -1,0 +1,1 @@
+"""Sending: the durable outbox, SMTP submission, Sent/\\Answered/status after send."""

@@ -1,0 +1,264 @@
+"""The cached app folder: events, notes and presence (DESIGN.md §2), and team rule settings.
+
+The server's app folder is the truth; these rows are what `imap.appfolder` fetched from it.
+Every function takes the Store's connection, so readers (TUI, CLI) and writers (sync, actions)
+share one set of queries.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# An announcing process refreshes every PRESENCE_REFRESH seconds; a dead one's presence is
+# ignored PRESENCE_TTL seconds after its last refresh (the issue asks for < 2 minutes).
+PRESENCE_REFRESH = 30.0
+PRESENCE_TTL = 90.0
+
+EVENT_KINDS = (
+    "claimed",
+    "assigned",
+    "status",
+    "priority",
+    "tagged",
+    "replied",
+    "noted",
+    "reviewed",
+    "reopened",
+)
+ACTIVITIES = ("viewing", "replying")
+
+
+@dataclass(frozen=True)
+class EventRow:
+    uidvalidity: int
+    uid: int
+    event_id: str
+    conversation: str
+    kind: str
+    agent: str
+    ts: float
+    text: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PresenceRow:
+    uidvalidity: int
+    uid: int
+    agent: str
+    conversation: str
+    activity: str  # "" once the agent cleared it
+    since: float
+    ts: float
+
+
+@dataclass(frozen=True)
+class Presence:
+    agent: str
+    activity: str
+    since: float  # epoch seconds the agent started this activity on this conversation
+
+
+# -- writes (app folder sync) -------------------------------------------------------------
+
+
+def folder_state(conn: sqlite3.Connection, name: str) -> tuple[int, int] | None:
+    row = conn.execute(
+        "SELECT uidvalidity, uidnext FROM app_folder_state WHERE name=?", (name,)
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def set_folder_state(conn: sqlite3.Connection, name: str, uidvalidity: int, uidnext: int) -> None:
+    conn.execute(
+        "INSERT INTO app_folder_state (name, uidvalidity, uidnext) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET uidvalidity=excluded.uidvalidity,"
+        " uidnext=MAX(excluded.uidnext, CASE WHEN uidvalidity=excluded.uidvalidity"
+        " THEN uidnext ELSE 0 END)",
+        (name, uidvalidity, uidnext),
+    )
+
+
+def forget_folder(conn: sqlite3.Connection, name: str) -> None:
+    """The folder's UIDVALIDITY changed: its UIDs mean nothing now; refetch everything."""
+    conn.execute("DELETE FROM app_events")
+    conn.execute("DELETE FROM app_presence")
+    conn.execute("DELETE FROM app_folder_state WHERE name=?", (name,))
+
+
+def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> int:
+    count = 0
+    for r in rows:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO app_events (uidvalidity, uid, event_id, conversation, kind,"
+            " agent, ts, text, details, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.uidvalidity,
+                r.uid,
+                r.event_id,
+                r.conversation,
+                r.kind,
+                r.agent,
+                r.ts,
+                r.text,
+                json.dumps(r.details, ensure_ascii=False),
+                json.dumps(list(r.mentions)),
+            ),
+        )
+        count += cursor.rowcount
+    return count
+
+
+def insert_presence(conn: sqlite3.Connection, rows: Iterable[PresenceRow]) -> int:
+    count = 0
+    for r in rows:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO app_presence (uidvalidity, uid, agent, conversation,"
+            " activity, since, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (r.uidvalidity, r.uid, r.agent, r.conversation, r.activity, r.since, r.ts),
+        )
+        count += cursor.rowcount
+    return count
+
+
+def stale_presence_uids(
+    conn: sqlite3.Connection, uidvalidity: int, agent: str, keep_uid: int | None, before: float
+) -> list[int]:
+    """Presence messages to delete on the server: this agent's superseded ones, and anyone's
+    long expired ones (a process that died leaves its last one behind)."""
+    rows = conn.execute(
+        "SELECT uid FROM app_presence WHERE uidvalidity=? AND uid != ? AND (agent=? OR ts < ?)",
+        (uidvalidity, keep_uid or 0, agent, before),
+    )
+    return [int(uid) for (uid,) in rows]
+
+
+def forget_presence(conn: sqlite3.Connection, uidvalidity: int, uids: Iterable[int]) -> None:
+    conn.executemany(
+        "DELETE FROM app_presence WHERE uidvalidity=? AND uid=?",
+        [(uidvalidity, uid) for uid in uids],
+    )
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+def timeline(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
+    """Notes and events of one conversation, oldest first.
+
+    Each: {"kind", "agent", "time" (epoch s), "text", "details", "mentions"}; a note is the
+    kind "noted" with its text.
+    """
+    rows = conn.execute(
+        "SELECT kind, agent, ts, text, details, mentions FROM app_events"
+        " WHERE conversation=? ORDER BY ts, uidvalidity, uid",
+        (key,),
+    )
+    return [
+        {
+            "kind": kind,
+            "agent": agent,
+            "time": ts,
+            "text": text,
+            "details": json.loads(details),
+            "mentions": json.loads(mentions),
+        }
+        for kind, agent, ts, text, details, mentions in rows
+    ]
+
+
+def last_event(
+    conn: sqlite3.Connection, key: str, agent: str, kinds: Iterable[str]
+) -> dict[str, Any] | None:
+    kinds = list(kinds)
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        "SELECT kind, ts, details FROM app_events WHERE conversation=? AND agent=?"
+        f" AND kind IN ({marks}) ORDER BY ts DESC LIMIT 1",
+        (key, agent, *kinds),
+    ).fetchone()
+    if row is None:
+        return None
+    return {"kind": row[0], "time": row[1], "details": json.loads(row[2])}
+
+
+def mentions_of(conn: sqlite3.Connection, agent: str, since: float = 0.0) -> list[dict[str, Any]]:
+    """Notes that @mention agent, newest first: {"conversation", "agent", "time", "text"}."""
+    rows = conn.execute(
+        "SELECT conversation, agent, ts, text FROM app_events WHERE kind='noted' AND ts >= ?"
+        " AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value = ?) ORDER BY ts DESC",
+        (since, agent),
+    )
+    return [{"conversation": c, "agent": a, "time": t, "text": x} for c, a, t, x in rows]
+
+
+def _current_presence(
+    conn: sqlite3.Connection, exclude: str | None, now: float | None, ttl: float
+) -> list[tuple[str, str, str, float]]:
+    """(agent, conversation, activity, since) of each agent's newest, unexpired presence."""
+    now = time.time() if now is None else now
+    rows = conn.execute(
+        "SELECT agent, conversation, activity, since, MAX(ts) FROM app_presence GROUP BY agent"
+    ).fetchall()
+    return [
+        (agent, conversation, activity, since)
+        for agent, conversation, activity, since, ts in rows
+        if activity and agent != exclude and now - ts <= ttl
+    ]
+
+
+def presence(
+    conn: sqlite3.Connection,
+    key: str,
+    *,
+    exclude: str | None = None,
+    now: float | None = None,
+    ttl: float = PRESENCE_TTL,
+) -> list[Presence]:
+    """Who else is on this conversation right now, longest first."""
+    found = [
+        Presence(agent, activity, since)
+        for agent, conversation, activity, since in _current_presence(conn, exclude, now, ttl)
+        if conversation == key
+    ]
+    return sorted(found, key=lambda p: (p.since, p.agent))
+
+
+def presence_all(
+    conn: sqlite3.Connection,
+    *,
+    exclude: str | None = None,
+    now: float | None = None,
+    ttl: float = PRESENCE_TTL,
+) -> dict[str, list[Presence]]:
+    """conversation key -> who is on it, for the list."""
+    grouped: dict[str, list[Presence]] = {}
+    for agent, conversation, activity, since in _current_presence(conn, exclude, now, ttl):
+        grouped.setdefault(conversation, []).append(Presence(agent, activity, since))
+    return grouped
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+def get_setting(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute("SELECT value FROM settings WHERE name=?", (name,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_setting(conn: sqlite3.Connection, name: str, value: str) -> bool:
+    """True when the value changed."""
+    if get_setting(conn, name) == value:
+        return False
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value=excluded.value",
+        (name, value),
+    )
+    return True

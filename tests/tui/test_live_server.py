@@ -1,0 +1,80 @@
+"""The running TUI against a real Dovecot: new mail and other agents' changes appear within
+about a second without a keypress (IDLE), and the cursor stays put."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mailtriage.config import load_config
+from mailtriage.tui.app import make_app
+from mailtriage.tui.conversation_list import ConversationList
+from support.configs import write_config
+from support.mailfactory import make_message
+
+
+async def wait_until(pilot, predicate, timeout: float = 5.0) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+async def test_new_mail_and_keyword_changes_arrive_live(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        imap_account.append(
+            "INBOX", make_message(subject=f"件 {i}", message_id=f"<l{i}@x.jp>", minutes=i)
+        )
+    config = load_config(write_config(tmp_path, imap_account))
+    app = make_app(config)  # background sync on: the watch loop
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        await wait_until(pilot, lambda: len(conversations.keys) == 3, timeout=10)
+        await wait_until(pilot, lambda: "IDLE" in app.sync_state or "up to date" in app.sync_state)
+        await pilot.press("j")
+        key = conversations.current_key
+
+        imap_account.append(
+            "INBOX", make_message(subject="新着", message_id="<new@x.jp>", minutes=30)
+        )
+        new_seconds = await wait_until(pilot, lambda: len(conversations.keys) == 4)
+        assert conversations.current_key == key
+
+        other = imap_account.client()
+        other.select_folder("INBOX")
+        uids = other.search(["HEADER", "Message-ID", "l0@x.jp"])
+        other.add_flags(uids, [b"mt:status/in-progress", b"mt:assignee/bob"])
+        change_seconds = await wait_until(pilot, lambda: len(conversations.keys) == 3)
+        assert conversations.current_key == key
+        assert app.counts["in-progress"] == 1
+        print(
+            f"new mail visible after {new_seconds:.2f} s, keyword change after"
+            f" {change_seconds:.2f} s"
+        )
+
+
+async def test_server_down_app_still_works_and_says_why(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    imap_account.append("INBOX", make_message(subject="cached", message_id="<c0@x.jp>"))
+    config = load_config(write_config(tmp_path, imap_account))
+    # fill the cache while the server is reachable, then point the app at a dead port
+    app = make_app(config)
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        await wait_until(pilot, lambda: len(conversations.keys) == 1, timeout=10)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    config = load_config(write_config(tmp_path, imap_account, port=dead))
+    app = make_app(config)
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        await wait_until(pilot, lambda: "offline" in app.sync_state)
+        assert "connection refused" in app.sync_state
+        assert len(conversations.keys) == 1  # the cache still serves the list
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.conversation["subject"] == "cached"  # type: ignore[attr-defined]
