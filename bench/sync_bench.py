@@ -38,6 +38,7 @@ from mailtriage.devservers.dovecot import DovecotServer
 from mailtriage.imap.headers import FETCH_ITEM
 
 BATCH = 1000
+BODIES_MEASURED = 10_000  # the whole mailbox's bodies would dominate a 100k run
 USER, PASSWORD = "bench", "bench"
 
 
@@ -214,10 +215,10 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
         runs.append(time.perf_counter() - started)
     figures["no-change re-sync in a running app (median)"] = statistics.median(runs)
     client, store = session._ensure()
-    missing = store.missing_bodies()
+    missing = store.missing_bodies(BODIES_MEASURED)
     started = time.perf_counter()
     fetch_bodies(client, store, missing)
-    figures[f"all {len(missing)} remaining bodies (fetch + parse + store)"] = (
+    figures[f"{len(missing)} bodies, newest first (fetch + parse + store)"] = (
         time.perf_counter() - started
     )
     session.close()

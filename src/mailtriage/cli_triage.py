@@ -1,4 +1,4 @@
-"""`mailtriage claim|assign|status|priority|tag`: triage changes from a shell.
+"""`mailtriage claim|assign|status|priority|tag|note`: triage changes from a shell.
 
 Each resolves the id in the cache, changes the server through `imap.actions` (compare-and-swap
 for status and assignee), prints one line (or `--json`), and exits 7 when someone else changed
@@ -19,7 +19,7 @@ EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 6
 EXIT_CONFLICT = 7
-COMMANDS = ("claim", "assign", "status", "priority", "tag")
+COMMANDS = ("claim", "assign", "status", "priority", "tag", "note")
 _EXIT_FOR_REASON = {
     "conflict": EXIT_CONFLICT,
     "not-found": EXIT_NOT_FOUND,
@@ -67,6 +67,14 @@ def add_triage_commands(
     p.add_argument(
         "changes", nargs=argparse.REMAINDER, metavar="±TAG", help="+tag to add, -tag to remove"
     )
+    finish(p)
+    p = command(
+        "note",
+        "add an internal note (never sent to the customer)",
+        "Add an internal note for the team, stored on the server in the app folder. "
+        "@name mentions a team member. Options go before ID (everything after it is text).",
+    )
+    p.add_argument("text", nargs=argparse.REMAINDER, metavar="TEXT", help="the note")
     finish(p)
 
 
@@ -120,6 +128,8 @@ def run_triage_command(config: Config, accounts: list[str], args: argparse.Names
         print(dumps_json(_result_json(config, name, key, result)))
     else:
         print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        if result.warning:
+            print(f"mailtriage: warning: {result.warning}", file=sys.stderr)
     return 0 if result.ok else _EXIT_FOR_REASON.get(result.reason or "", EXIT_CONFLICT)
 
 
@@ -146,6 +156,11 @@ def _action(config: Config, args: argparse.Namespace) -> Any:
         return lambda a, key: a.set_status(key, args.status)
     if args.command == "priority":
         return lambda a, key: a.set_priority(key, args.priority)
+    if args.command == "note":
+        text = " ".join(args.text).strip()
+        if not text:
+            raise ValueError("no note text: mailtriage note ID TEXT")
+        return lambda a, key: a.add_note(key, text)
     add, remove = parse_tag_changes(args.changes)
     from mailtriage.triage.claims import tag_keyword
 
@@ -158,7 +173,7 @@ async def _run(config: Config, name: str, key: str, call: Any) -> Any:
     from mailtriage.imap.actions import AccountActions
 
     account = config.accounts[name]
-    actions = AccountActions(account, account.imap.resolve_password(), config.agent)
+    actions = AccountActions(account, account.imap.resolve_password(), config.agent, config.members)
     try:
         return await call(actions, key)
     finally:
@@ -171,15 +186,17 @@ def _result_json(config: Config, name: str, key: str, result: Any) -> dict[str, 
     store = Store(config.accounts[name].cache_path, readonly=True)
     try:
         conversation = store.get_conversation(key)
+        if conversation is not None:
+            conversation.pop("messages", None)
+            conversation["account"] = name
+            conversation["timeline"] = store.timeline(key)
     finally:
         store.close()
-    if conversation is not None:
-        conversation.pop("messages", None)
-        conversation["account"] = name
     return {
         "ok": result.ok,
         "message": result.message,
         "conflict_with": result.conflict_with,
         "reason": result.reason,
+        "warning": result.warning,
         "conversation": conversation,
     }

@@ -10,9 +10,9 @@ import pytest
 
 from mailtriage.demo.corpus import build_demo_corpus
 from mailtriage.imap.commands import parse_fetches
-from mailtriage.imap.headers import FIELDS, _fast_addresses, parse_header_fields
+from mailtriage.imap.headers import FIELDS, _date, _fast_addresses, parse_header_fields
 from mailtriage.mime import parse_headers
-from mailtriage.mime.headers import parse_addresses
+from mailtriage.mime.headers import parse_addresses, parse_date
 
 CORPUS = Path(__file__).parent.parent / "mime" / "corpus"
 _FIELD = re.compile(rb"(?m)^(?=[^ \t\r\n])")
@@ -108,3 +108,20 @@ def test_fetch_reader_handles_literals_atoms_and_unsolicited_fetches() -> None:
         b"hello",
     )
     assert (second.uid, second.flags, second.modseq, second.literal) == (9, [], 11, None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Tue, 20 Nov 2026 09:00:00 +0900",
+        b"20 Nov 2026 09:00 -0000",
+        b"Tue, 2 Nov 2026 09:00:00 -0530",
+        b" Tue, 20 Nov 2026 09:00:00 +0000\r\n",
+        b"Mon, 31 Feb 2026 09:00:00 +0000",  # impossible day: mime words the warning
+        b"Tue, 20 Nov 2026 09:00:00 +2400",  # impossible offset
+        b"Tue, 20 Nov 0099 00:00:00 +0900",  # two-digit-year rules
+        b"Tue, 20 Nov 2026 09:00:00 JST",
+    ],
+)
+def test_fast_date_path_agrees_with_mime(raw: bytes) -> None:
+    assert _date(raw) == parse_date(raw)

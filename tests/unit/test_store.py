@@ -67,7 +67,7 @@ def test_cache_file_is_private_and_versioned(tmp_path: Path, store: Store) -> No
     assert mode == 0o600
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["0001_initial", "0002_body_fetched"]
+    assert names == ["0001_initial", "0002_body_fetched", "0003_app_folder"]
     store.close()
     # reopening applies nothing twice
     again = Store(store.path)

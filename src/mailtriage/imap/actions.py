@@ -15,6 +15,11 @@ Without CONDSTORE the same verification is the whole protocol, after a short set
 One IMAP connection, owned by one thread (imapclient is blocking and not thread-safe); the
 sync engine keeps its own. After each action the cache is updated from what the server
 reports, so the UI and CLI show the change before the next sync.
+
+Every change that took effect is then logged as an event in the app folder (imap.appfolder).
+Logging is best effort after the compare-and-swap: a failed APPEND never undoes the action; the
+event waits in memory, is retried before the next action (and at close), and the result says
+so in `warning`. Notes and presence go to the same folder.
 """
 
 from __future__ import annotations
@@ -23,18 +28,27 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import imapclient
 
 from mailtriage.config import AccountConfig, check_agent_name
-from mailtriage.errors import NetworkError
+from mailtriage.errors import MailtriageError, NetworkError
+from mailtriage.imap.appfolder import (
+    append_item,
+    delete_items,
+    event_message,
+    parse_mentions,
+    presence_message,
+    sync_app_folder,
+)
 from mailtriage.imap.condstore import FlagsAndModseq, read_flags, uid_store_unchanged_since
 from mailtriage.imap.connection import connect
 from mailtriage.store import Store
+from mailtriage.store import events as ev
 from mailtriage.triage.claims import (
     Plan,
     TriageView,
@@ -49,6 +63,7 @@ from mailtriage.triage.claims import (
     tag_keyword,
     with_triage,
 )
+from mailtriage.triage.history import event_line
 from mailtriage.triage.state import KW_ASSIGNEE, KW_STATUS, SEEN
 from mailtriage.triage.threads import short_id
 
@@ -63,6 +78,8 @@ class ActionResult:
     # None when ok; "conflict" (someone else changed it first), "not-found" (not in the cache),
     # "stale-cache" (UIDVALIDITY changed: sync first) or "refused" (the server said NO).
     reason: str | None = None
+    # The action stands but its event is not on the server yet (retried with the next one).
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +100,21 @@ class AccountActions:
     # Lets a concurrent store that started before ours commit before we look (see module doc).
     cas_settle_seconds = 0.01
     fallback_settle_seconds = 0.2
+    # While announcing, others' presence and notes are fetched this often (a STATUS when
+    # nothing changed), and our own presence is re-appended every PRESENCE_REFRESH.
+    presence_poll_seconds = 5.0
 
-    def __init__(self, account: AccountConfig, password: str, agent: str):
+    def __init__(
+        self, account: AccountConfig, password: str, agent: str, members: Sequence[str] = ()
+    ):
         self.account = account
         self.agent = check_agent_name(agent)
+        self.members = tuple(members)  # for @mentions; empty: any @name counts
+        self._unlogged: list[bytes] = []  # events whose APPEND failed, oldest first
+        self._presence: tuple[str, str] | None = None  # (conversation, activity)
+        self._presence_since = 0.0
+        self._presence_uid: int | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._password = password
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"imap-actions-{account.name}")
         self._client: imapclient.IMAPClient | None = None
@@ -100,20 +128,26 @@ class AccountActions:
     # -- the async API -------------------------------------------------------------------
 
     async def claim(self, key: str) -> ActionResult:
-        return await self._call(self._triage, key, lambda view: plan_claim(view, self.agent))
+        decide = lambda view: plan_claim(view, self.agent)  # noqa: E731
+        return await self._call(self._triage, key, decide, "claimed")
 
     async def assign(self, key: str, agent: str | None) -> ActionResult:
         if agent is not None:
             check_agent_name(agent)
-        return await self._call(self._triage, key, lambda view: plan_assign(view, agent))
+        decide = lambda view: plan_assign(view, agent)  # noqa: E731
+        return await self._call(self._triage, key, decide, "assigned")
 
     async def set_status(self, key: str, status: str) -> ActionResult:
         plan_status(TriageView(None, None), status)  # validate before touching the network
-        return await self._call(self._triage, key, lambda view: plan_status(view, status))
+        decide = lambda view: plan_status(view, status)  # noqa: E731
+        return await self._call(self._triage, key, decide, "status")
 
     async def set_priority(self, key: str, priority: str) -> ActionResult:
         add, remove = priority_change(priority)
-        return await self._call(self._keywords, key, add, remove, f"priority {priority}", False)
+        event = ("priority", {"priority": priority})
+        return await self._call(
+            self._keywords, key, add, remove, f"priority {priority}", False, event
+        )
 
     async def set_tags(
         self, key: str, add: Iterable[str] = (), remove: Iterable[str] = ()
@@ -122,16 +156,91 @@ class AccountActions:
         add_kw = [tag_keyword(t) for t in add]
         remove_kw = [tag_keyword(t) for t in remove]
         what = "tags " + " ".join([*(f"+{t}" for t in add), *(f"-{t}" for t in remove)])
-        return await self._call(self._keywords, key, add_kw, remove_kw, what.strip(), False)
+        event = ("tagged", {"add": add, "remove": remove})
+        return await self._call(self._keywords, key, add_kw, remove_kw, what.strip(), False, event)
 
     async def set_seen(self, key: str, seen: bool) -> ActionResult:
         add, remove = ([SEEN], []) if seen else ([], [SEEN])
         what = "marked read" if seen else "marked unread"
-        return await self._call(self._keywords, key, add, remove, what, not seen)
+        return await self._call(self._keywords, key, add, remove, what, not seen, None)
+
+    async def add_note(self, key: str, text: str) -> ActionResult:
+        """An internal note on the conversation, in the app folder (never sent to anyone).
+
+        `@name` mentions (team members, when the team is configured) are parsed and stored.
+        """
+        text = text.strip()
+        if not text:
+            raise ValueError("a note needs some text")
+        return await self._call(self._note, key, text, parse_mentions(text, self.members))
+
+    async def log_event(
+        self, key: str, kind: str, details: dict[str, object] | None = None, text: str = ""
+    ) -> ActionResult:
+        """Log an event other parts make happen (replied, reviewed, reopened)."""
+        if kind not in ev.EVENT_KINDS:
+            raise ValueError(f"event kind must be one of {', '.join(ev.EVENT_KINDS)}")
+        return await self._call(self._log_only, key, kind, details or {}, text)
+
+    async def announce(self, key: str, activity: str = "viewing") -> None:
+        """Tell the team we are viewing/replying to a conversation, until clear() or close().
+
+        Re-announced every PRESENCE_REFRESH seconds while this object lives; when the process
+        dies, others stop showing it PRESENCE_TTL seconds after the last refresh.
+        """
+        if activity not in ev.ACTIVITIES:
+            raise ValueError(f"activity must be one of {', '.join(ev.ACTIVITIES)}")
+        if self._presence != (key, activity):
+            self._presence_since = time.time()
+        self._presence = (key, activity)
+        await self._call(self._announce)
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._beat())
+
+    async def clear(self) -> None:
+        """We left the conversation: others stop showing us at their next app-folder sync."""
+        await self._stop_heartbeat()
+        if self._presence is not None:
+            self._presence = None
+            await self._call(self._announce)
+
+    async def sync_team(self) -> ActionResult:
+        """Fetch new events, notes and presence into the cache now (cheap when none)."""
+        return await self._call(self._sync_team)
+
+    @property
+    def unlogged_events(self) -> int:
+        """Events of actions that took effect but are not on the server yet."""
+        return len(self._unlogged)
 
     async def close(self) -> None:
+        await self._stop_heartbeat()
+        if self._presence is not None:
+            self._presence = None
+            with contextlib.suppress(MailtriageError):
+                await self._call(self._announce)
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
+
+    async def _beat(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.presence_poll_seconds)
+            try:
+                if time.monotonic() - last >= ev.PRESENCE_REFRESH:
+                    await self._call(self._announce)
+                    last = time.monotonic()
+                else:
+                    await self._call(self._sync_team)
+            except MailtriageError:
+                continue  # offline: the next beat tries again; presence just expires meanwhile
+
+    async def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
 
     async def _call(self, fn: Callable[..., ActionResult], *args: Any) -> ActionResult:
         return await asyncio.get_running_loop().run_in_executor(
@@ -147,6 +256,7 @@ class AccountActions:
         for attempt in (1, 2):
             try:
                 self._connect()
+                self._flush_unlogged()
                 return fn(*args)
             except _StaleCache as exc:
                 return ActionResult(False, str(exc), reason="stale-cache")
@@ -193,6 +303,12 @@ class AccountActions:
         self._client, self._selected = None, None
 
     def _close(self) -> None:
+        if self._unlogged:
+            with contextlib.suppress(
+                MailtriageError, OSError, imapclient.exceptions.IMAPClientError
+            ):
+                self._connect()
+                self._flush_unlogged()
         if self._client is not None:
             with contextlib.suppress(OSError, imapclient.exceptions.IMAPClientError):
                 self._client.logout()
@@ -241,7 +357,15 @@ class AccountActions:
 
     # -- status and assignee: compare-and-swap on the anchor -----------------------------
 
-    def _triage(self, key: str, decide: Callable[[TriageView], Plan]) -> ActionResult:
+    def _triage(self, key: str, decide: Callable[[TriageView], Plan], kind: str) -> ActionResult:
+        result = self._triage_once(key, decide, kind)
+        if result.conflict_with is not None:
+            return self._with_when(key, result)
+        return result
+
+    def _triage_once(
+        self, key: str, decide: Callable[[TriageView], Plan], kind: str
+    ) -> ActionResult:
         sid = short_id(key)
         messages = self._messages(key)
         if not messages:
@@ -276,7 +400,13 @@ class AccountActions:
                     return lost
             self._propagate(messages, anchor, plan)
             self._refresh_cache(messages)
-            return ActionResult(True, f"{sid}: {plan.done_message}")
+            warning = None
+            if not plan.noop:
+                details: dict[str, object] = {"status": plan.status, "assignee": plan.assignee}
+                if kind == "status":
+                    details["from"] = seen.status or "unhandled"
+                warning = self._record(key, kind, details)
+            return ActionResult(True, f"{sid}: {plan.done_message}", warning=warning)
         self._refresh_cache(messages)
         return ActionResult(
             False, f"{sid}: kept changing on the server; try again", reason="conflict"
@@ -353,7 +483,13 @@ class AccountActions:
     # -- priority, tags, seen: plain stores on every message -----------------------------
 
     def _keywords(
-        self, key: str, add: list[str], remove: list[str], what: str, inbound_only: bool
+        self,
+        key: str,
+        add: list[str],
+        remove: list[str],
+        what: str,
+        inbound_only: bool,
+        event: tuple[str, dict[str, object]] | None,
     ) -> ActionResult:
         sid = short_id(key)
         messages = self._messages(key)
@@ -370,7 +506,118 @@ class AccountActions:
             if remove:
                 client.remove_flags(uids, remove, silent=True)
         self._refresh_cache(messages)
-        return ActionResult(True, f"{sid}: {what}")
+        warning = self._record(key, *event) if event is not None else None
+        return ActionResult(True, f"{sid}: {what}", warning=warning)
+
+    # -- the app folder: events, notes, presence -----------------------------------------
+
+    def _record(
+        self, key: str, kind: str, details: dict[str, object], text: str = ""
+    ) -> str | None:
+        """Log an event after its action took effect; a warning if it could not be yet."""
+        raw = event_message(
+            self.account.address, self.agent, key, kind, time.time(), details=details, text=text
+        )
+        self._unlogged.append(raw)
+        warning = self._flush_unlogged()
+        self._sync_app()
+        return warning
+
+    def _flush_unlogged(self) -> str | None:
+        while self._unlogged:
+            try:
+                append_item(self._imap(), self.account.app_folder, self._unlogged[0])
+            except (imapclient.exceptions.IMAPClientError, OSError) as exc:
+                if isinstance(exc, imapclient.exceptions.IMAPClientAbortError | OSError):
+                    self._drop_client()
+                return (
+                    f"{len(self._unlogged)} event(s) not logged in {self.account.app_folder}"
+                    f" yet ({exc}); retried with the next action"
+                )
+            # A retry after a lost APPEND answer may log twice: the cache keys events by
+            # Message-ID, so readers see one.
+            self._unlogged.pop(0)
+        return None
+
+    def _imap(self) -> imapclient.IMAPClient:
+        if self._client is None:
+            self._connect()
+        assert self._client is not None
+        return self._client
+
+    def _sync_app(self) -> None:
+        """Best effort: the next sync fetches whatever this misses."""
+        assert self._store is not None
+        try:
+            sync_app_folder(self._imap(), self._store, self.account.app_folder)
+        except (imapclient.exceptions.IMAPClientError, OSError, MailtriageError):
+            self._drop_client()
+        finally:
+            self._selected = None  # it may have EXAMINEd the app folder
+
+    def _sync_team(self) -> ActionResult:
+        self._sync_app()
+        return ActionResult(True, "team state synced")
+
+    def _with_when(self, key: str, result: ActionResult) -> ActionResult:
+        """ "… (bob claimed this 4 s ago)": when the winner's change happened, from its event."""
+        self._sync_app()
+        assert self._store is not None
+        found = ev.last_event(self._store.conn, key, ("claimed", "assigned", "status"))
+        if found is None:
+            return result
+        return replace(result, message=f"{result.message} ({event_line(found)})")
+
+    def _note(self, key: str, text: str, mentions: list[str]) -> ActionResult:
+        sid = short_id(key)
+        if not self._messages(key):
+            return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
+        raw = event_message(
+            self.account.address,
+            self.agent,
+            key,
+            "noted",
+            time.time(),
+            details={"mentions": mentions},
+            text=text,
+            mentions=mentions,
+        )
+        # The note is the action itself: no queue, a failure is the result.
+        append_item(self._imap(), self.account.app_folder, raw)
+        self._sync_app()
+        named = f" (mentions {', '.join('@' + m for m in mentions)})" if mentions else ""
+        return ActionResult(True, f"{sid}: note added{named}")
+
+    def _log_only(self, key: str, kind: str, details: dict[str, object], text: str) -> ActionResult:
+        warning = self._record(key, kind, details, text)
+        return ActionResult(True, f"{short_id(key)}: {kind} logged", warning=warning)
+
+    def _announce(self) -> ActionResult:
+        key, activity = self._presence or ("", "")
+        now = time.time()
+        raw = presence_message(
+            self.account.address, self.agent, key, activity, self._presence_since or now, now
+        )
+        folder = self.account.app_folder
+        uid = append_item(self._imap(), folder, raw)
+        self._sync_app()
+        assert self._store is not None
+        state = ev.folder_state(self._store.conn, folder)
+        if uid is not None and state is not None:
+            # Superseded presence goes, so the folder stays a few messages per agent; so do
+            # long-expired ones that a dead process left behind.
+            stale = ev.stale_presence_uids(
+                self._store.conn, state[0], self.agent, uid, now - 10 * ev.PRESENCE_TTL
+            )
+            try:
+                if delete_items(self._imap(), folder, stale):
+                    with self._store.atomic():
+                        ev.forget_presence(self._store.conn, state[0], stale)
+            except imapclient.exceptions.IMAPClientError:
+                pass  # someone else deleted them first; harmless
+            finally:
+                self._selected = None
+        return ActionResult(True, f"{self.agent} {activity or 'left'}")
 
 
 def _conflict(sid: str, view: TriageView, what: str) -> ActionResult:

@@ -156,7 +156,7 @@ def parse_item(raw: bytes, uidvalidity: int, uid: int) -> ev.EventRow | ev.Prese
     text = ""
     body = msg.get_body(("plain",))
     if body is not None:
-        content = body.get_content()
+        content = body.get_content().replace("\r\n", "\n")
         # The readable summary comes first; the note's own text follows the blank line.
         _, sep, rest = content.partition("\n\n")
         text = rest.rstrip("\n") if sep else ""
@@ -188,8 +188,9 @@ def _status(client: imapclient.IMAPClient, folder: str) -> tuple[int, int] | Non
 def sync_app_folder(client: imapclient.IMAPClient, store: Store, folder: str) -> int:
     """Fetch what is new in the app folder into the cache; returns how many items arrived.
 
-    Leaves the mailbox selection unchanged when nothing is new; otherwise the app folder is
-    left EXAMINEd, and callers that track their selection must forget it.
+    Leaves no mailbox selected when it had to EXAMINE the app folder (callers that track
+    their selection must forget it): a STATUS on a selected mailbox would answer from that
+    session's stale view and miss other agents' items.
     """
     status = _status(client, folder)
     if status is None:
@@ -227,7 +228,15 @@ def sync_app_folder(client: imapclient.IMAPClient, store: Store, folder: str) ->
             ev.set_folder_state(store.conn, folder, uidvalidity, max(chunk) + 1)
     with store.atomic():
         ev.set_folder_state(store.conn, folder, uidvalidity, uidnext)
+    _leave(client)
     return arrived
+
+
+def _leave(client: imapclient.IMAPClient) -> None:
+    if client.has_capability("UNSELECT"):
+        client.unselect_folder()
+    else:
+        client.select_folder("INBOX", readonly=True)
 
 
 def append_item(client: imapclient.IMAPClient, folder: str, raw: bytes) -> int | None:
@@ -245,12 +254,13 @@ def append_item(client: imapclient.IMAPClient, folder: str, raw: bytes) -> int |
 
 def delete_items(client: imapclient.IMAPClient, folder: str, uids: Sequence[int]) -> bool:
     """Remove superseded presence items (UIDPLUS only: a plain EXPUNGE could take others'
-    \\Deleted messages with it). Leaves the folder selected read-write."""
+    \\Deleted messages with it). Leaves no mailbox selected."""
     if not uids or not client.has_capability("UIDPLUS"):
         return False
     client.select_folder(folder)
     client.delete_messages(list(uids), silent=True)
     client.uid_expunge(list(uids))
+    _leave(client)
     return True
 
 

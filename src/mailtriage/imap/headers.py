@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TypeVar
 
@@ -96,6 +96,56 @@ def _unstructured(raw: bytes) -> tuple[str, tuple[str, ...]]:
     return text, tuple(warns)
 
 
+# "Tue, 20 Nov 2026 09:00:00 +0900", what nearly every mailer writes; anything else (zone
+# names, two-digit years, comments) goes to mime's parse_date.
+_COMMON_DATE = re.compile(
+    rb"(?:[A-Z][a-z]{2}, ?)?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})"
+    rb" (\d\d):(\d\d)(?::(\d\d))? ([+-])(\d\d)(\d\d)"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            b"Jan",
+            b"Feb",
+            b"Mar",
+            b"Apr",
+            b"May",
+            b"Jun",
+            b"Jul",
+            b"Aug",
+            b"Sep",
+            b"Oct",
+            b"Nov",
+            b"Dec",
+        ),
+        1,
+    )
+}
+
+
+@lru_cache(maxsize=64)
+def _zone(sign: bytes, hours: int, minutes: int) -> timezone | None:
+    if sign == b"-" and hours == minutes == 0:
+        return None  # "-0000": UTC, local zone unknown (RFC 5322 3.3), as parse_date says
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if sign == b"-" else offset)
+
+
+def _date(raw: bytes) -> tuple[datetime | None, list[str]]:
+    found = _COMMON_DATE.fullmatch(raw.strip(b" \t\r\n"))
+    month = _MONTHS.get(found.group(2)) if found else None
+    if found is None or month is None or int(found.group(8)) >= 24 or found.group(3) < b"1000":
+        return parse_date(raw)
+    day, year, hour, minute = (int(found.group(i)) for i in (1, 3, 4, 5))
+    second = int(found.group(6) or 0)
+    zone = _zone(found.group(7), int(found.group(8)), int(found.group(9)))
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone or UTC), []
+    except ValueError:
+        return parse_date(raw)  # 31 Feb and the like: let mime word the warning
+
+
 def split_fields(block: bytes) -> dict[str, bytes]:
     """Field name (lower case) -> raw value bytes, as `email`'s raw_items() would give them."""
     fields: dict[str, bytes] = {}
@@ -152,7 +202,7 @@ def parse_header_fields(block: bytes) -> ParsedMessage:
         return []
 
     def date(raw: bytes) -> object:
-        value, warns = parse_date(raw)
+        value, warns = _date(raw)
         warnings.extend(warns)
         return value
 

@@ -19,7 +19,6 @@ import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import MailtriageError, NetworkError
-from mailtriage.imap.appfolder import sync_team_state
 from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
 from mailtriage.imap.connection import connect
 from mailtriage.imap.sync import (
@@ -93,6 +92,9 @@ class AccountSession:
             if self.folders is None:
                 # A LIST per sync would be a third of a no-change sync inside the app.
                 self.folders = find_folders(client, self.account)
+            # Imported here: it loads the email package, which a no-change sync never needs.
+            from mailtriage.imap.appfolder import sync_team_state
+
             sync_team_state(client, store, self.account)
             report = sync_account(
                 client, store, self.account, progress, self.caps, inbox_last, self.folders

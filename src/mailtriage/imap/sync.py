@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -380,25 +381,45 @@ class FolderSync:
         items.append(FETCH_ITEM)  # last, so every atom arrives before the literal
         done = 0
         # Newest first, so an interrupted first sync already shows the mail that matters now.
-        for chunk in _growing_chunks(new[::-1]):
-            response = uid_fetch_records(self.client, ",".join(uid_ranges(sorted(chunk))), items)
-            rows = [
-                row_from_parsed(
-                    self.account,
-                    self.folder,
-                    self.role,
-                    uidvalidity,
-                    fetched,
-                    parse_header_fields(fetched.literal or b""),
-                    raw=None,
-                )
-                for fetched in _one_per_uid(response, set(chunk))
-            ]
-            with self.store.atomic():
-                self.store.insert_messages(rows)
-            done += len(chunk)
-            report.new += len(rows)
-            self.progress(self.folder, done, total)
+        chunks = list(_growing_chunks(new[::-1]))
+
+        def fetch(chunk: Sequence[int]) -> list[Fetched]:
+            return uid_fetch_records(self.client, ",".join(uid_ranges(sorted(chunk))), items)
+
+        # One reader thread fetches batch n+1 while this one parses and stores batch n: the
+        # wait for the server overlaps the parsing. Only the reader touches the connection
+        # until it has finished, so imapclient is still used by one thread at a time.
+        with ThreadPoolExecutor(1, thread_name_prefix="imap-fetch") as reader:
+            pending: Future[list[Fetched]] | None = reader.submit(fetch, chunks[0])
+            try:
+                for index, chunk in enumerate(chunks):
+                    assert pending is not None
+                    response = pending.result()
+                    pending = (
+                        reader.submit(fetch, chunks[index + 1]) if index + 1 < len(chunks) else None
+                    )
+                    rows = [
+                        row_from_parsed(
+                            self.account,
+                            self.folder,
+                            self.role,
+                            uidvalidity,
+                            fetched,
+                            parse_header_fields(fetched.literal or b""),
+                            raw=None,
+                        )
+                        for fetched in _one_per_uid(response, set(chunk))
+                    ]
+                    with self.store.atomic():
+                        self.store.insert_messages(rows)
+                    done += len(chunk)
+                    report.new += len(rows)
+                    self.progress(self.folder, done, total)
+            finally:
+                if pending is not None:
+                    # A failure here (disk full) must not leave a FETCH running on the
+                    # connection; the caller decides what to do with the connection.
+                    wait([pending])
 
 
 def _one_per_uid(response: list[Fetched], wanted: set[int]) -> list[Fetched]:

@@ -664,7 +664,7 @@ class Store:
     _own_reply_rule: bool | None = None
 
     def own_reply_rule(self) -> bool:
-        """Whether an agent's own reply moves Unhandled to In progress (default: yes)."""
+        """Whether an agent's own reply moves Unhandled to In progress."""
         if self._own_reply_rule is None:
             from mailtriage.store import events
 

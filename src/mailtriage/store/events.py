@@ -173,19 +173,18 @@ def timeline(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
     ]
 
 
-def last_event(
-    conn: sqlite3.Connection, key: str, agent: str, kinds: Iterable[str]
-) -> dict[str, Any] | None:
+def last_event(conn: sqlite3.Connection, key: str, kinds: Iterable[str]) -> dict[str, Any] | None:
+    """The newest event of these kinds on a conversation: {"kind", "agent", "time", "details"}."""
     kinds = list(kinds)
     marks = ",".join("?" * len(kinds))
     row = conn.execute(
-        "SELECT kind, ts, details FROM app_events WHERE conversation=? AND agent=?"
+        "SELECT kind, agent, ts, details FROM app_events WHERE conversation=?"
         f" AND kind IN ({marks}) ORDER BY ts DESC LIMIT 1",
-        (key, agent, *kinds),
+        (key, *kinds),
     ).fetchone()
     if row is None:
         return None
-    return {"kind": row[0], "time": row[1], "details": json.loads(row[2])}
+    return {"kind": row[0], "agent": row[1], "time": row[2], "details": json.loads(row[3])}
 
 
 def mentions_of(conn: sqlite3.Connection, agent: str, since: float = 0.0) -> list[dict[str, Any]]:

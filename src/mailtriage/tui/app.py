@@ -19,6 +19,7 @@ from mailtriage.config import AccountConfig, Config, xdg_dir
 from mailtriage.store import Store, listing
 from mailtriage.tui.commands import BindingCommands
 from mailtriage.tui.main_screen import MainScreen
+from mailtriage.tui.rows import one_line
 from mailtriage.tui.themes import ThemeError, builtin_themes, load_theme_file
 from mailtriage.tui.views import BY_ID, VIEWS
 
@@ -37,6 +38,14 @@ class MailtriageApp(App[None]):
     COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, by screen"),
+        Binding(
+            "ctrl+z",
+            "undo_send",
+            "Undo send",
+            show=False,
+            id="outbox.undo",
+            tooltip="Cancel the reply you just queued, while its undo window lasts",
+        ),
         Binding(
             "colon",
             "command_palette",
@@ -71,6 +80,8 @@ class MailtriageApp(App[None]):
         # Optimistic triage: key -> the row fields we expect once the server agrees.
         self.pending: dict[str, dict[str, Any]] = {}
         self._actions: Any = None
+        self._outbox: Any = None
+        self.last_queued: int | None = None
         self._theme_problem: str | None = None
         self._register_themes()
         if config.ui.keymap:
@@ -224,7 +235,7 @@ class MailtriageApp(App[None]):
         return [conversations.current_key] if conversations.current_key else []
 
     def action_triage(self, kind: str) -> None:
-        from mailtriage.tui.pickers import Picker, TagPrompt, parse_tag_changes
+        from mailtriage.tui.pickers import Picker, parse_tag_changes, tag_prompt
 
         keys = self.triage_targets()
         if not keys:
@@ -260,7 +271,7 @@ class MailtriageApp(App[None]):
             )
         elif kind == "tags":
             self.push_screen(
-                TagPrompt(row["tags"]),
+                tag_prompt(row["tags"]),
                 lambda text: text and self.run_triage(keys, "tags", parse_tag_changes(text)),
             )
         elif kind == "later":
@@ -336,6 +347,152 @@ class MailtriageApp(App[None]):
             lines = [f"{done} of {len(results)} changed"] + [r.message for r in failed[:5]]
             self.notify("\n".join(lines), severity="warning" if failed else "information")
 
+    # -- replies -----------------------------------------------------------------------------
+
+    def action_reply(self, mode: str) -> None:
+        from mailtriage.compose.reply import template_dirs
+        from mailtriage.compose.templates import load_templates, suggest
+        from mailtriage.tui.pickers import Picker, TextPrompt
+
+        keys = self.triage_targets()
+        if len(keys) != 1:
+            self.notify("Reply to one conversation at a time.", severity="warning")
+            return
+        conversation = self.store.get_conversation(keys[0])
+        if conversation is None:
+            return
+        if mode == "forward":
+            self.push_screen(
+                TextPrompt("Forward to (address)", "colleague@example.com"),
+                lambda to: to and self._open_forward(conversation, to),
+            )
+            return
+        templates = load_templates(template_dirs(self.config))
+        text = " ".join(
+            [conversation["subject"], *(m["text"] for m in conversation["messages"][-3:])]
+        )
+        ranked = suggest(templates, text, limit=len(templates))
+        first = {s.template.key for s in ranked[:3] if s.score > 0}
+        choices = [("", "(no template: write it yourself)")]
+        for suggestion in ranked:
+            t = suggestion.template
+            star = "★ " if t.key in first else "  "
+            choices.append((t.key, f"{star}{t.key}  {one_line(t.description)}"))
+        self.push_screen(
+            Picker(
+                "Reply with which template?",
+                choices,
+                current=ranked[0].template.key if first else "",
+            ),
+            lambda key: key is not None and self._open_reply(conversation, key, mode),
+        )
+
+    def _open_reply(self, conversation: dict[str, Any], template_key: str, mode: str) -> None:
+        from mailtriage.compose.message import ComposeError
+        from mailtriage.compose.reply import prepare_reply, template_dirs
+        from mailtriage.compose.templates import TemplateError, find_template, load_templates
+        from mailtriage.tui.compose_screen import ComposeScreen
+
+        try:
+            template = None
+            if template_key:
+                templates = load_templates(template_dirs(self.config))
+                template = find_template(templates, template_key, None)
+            prepared = prepare_reply(
+                self.config,
+                self.account.name,
+                conversation,
+                template,
+                reply_all=mode == "reply-all",
+            )
+        except (TemplateError, ComposeError, LookupError) as exc:
+            self.notify(f"Cannot prepare the reply: {exc}", severity="error", timeout=10)
+            return
+        title = f"{'Reply all' if mode == 'reply-all' else 'Reply'} · {conversation['id']}"
+        self.push_screen(ComposeScreen(prepared, title=title, customer=conversation["customer"]))
+
+    def _open_forward(self, conversation: dict[str, Any], to: str) -> None:
+        from mailtriage.compose import tone
+        from mailtriage.compose.message import (
+            Addr,
+            ComposeError,
+            build_forward,
+            encoding_warnings,
+            from_address,
+        )
+        from mailtriage.compose.reply import PreparedReply, conversation_language
+        from mailtriage.smtp.outbox import Snapshot
+        from mailtriage.tui.compose_screen import ComposeScreen
+
+        language = conversation_language(conversation)
+        try:
+            sender = from_address(self.account.address, self.config.compose.from_name)
+            message = build_forward(
+                conversation,
+                sender=sender,
+                to=[Addr("", to)],
+                signature=self.config.compose.signature,
+                language=language,
+                charset=self.config.compose.charset,
+            )
+        except ComposeError as exc:
+            self.notify(f"Cannot forward: {exc}", severity="error")
+            return
+        prepared = PreparedReply(
+            message,
+            tone.check(message.body, language=language),
+            encoding_warnings(message),
+            Snapshot.of_conversation(conversation, self.config.agent, self.account.address),
+            language,
+        )
+        self.push_screen(ComposeScreen(prepared, title=f"Forward · {conversation['id']}"))
+
+    async def get_outbox(self) -> Any:
+        if self._outbox is None:
+            from mailtriage.smtp.outbox import Outbox
+
+            self._outbox = Outbox.for_config(self.config, self.account.name)
+        return self._outbox
+
+    def queue_outgoing(self, message: Any, snapshot: Any) -> None:
+        self._queue(message, snapshot)
+
+    @work(group="outbox", exit_on_error=False, description="queueing the reply")
+    async def _queue(self, message: Any, snapshot: Any) -> None:
+        outbox = await self.get_outbox()
+        item, warnings = outbox.enqueue(message, snapshot=snapshot)
+        self.last_queued = item.id
+        seconds = max(0, round(item.send_at - time.time()))
+        text = f"Sending in {seconds} s to {', '.join(item.recipients)} · ctrl+z undoes"
+        for warning in warnings:
+            text += f"\n⚠ {warning}"
+        self.notify(text, timeout=max(4, seconds))
+        self.update_status()
+        self.deliver_loop()
+
+    def action_undo_send(self) -> None:
+        if self._outbox is None or self.last_queued is None:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        if self._outbox.cancel(self.last_queued):
+            self.notify("Cancelled: the reply was not sent; it stays in the outbox as cancelled.")
+        else:
+            self.notify("Too late: the reply is already on its way.", severity="warning")
+        self.last_queued = None
+        self.update_status()
+
+    @work(exclusive=True, group="deliver", exit_on_error=False, description="sending mail")
+    async def deliver_loop(self) -> None:
+        """Sends what is due, once a second, while anything is pending."""
+        outbox = await self.get_outbox()
+        while outbox.pending():
+            for delivery in await outbox.deliver_due():
+                severity = "information" if delivery.state == "done" else "warning"
+                self.notify(delivery.message, severity=severity, timeout=6)
+            self.update_status()
+            await asyncio.sleep(1.0)
+        self.update_status()
+
     def action_help(self) -> None:
         from mailtriage.tui.help_screen import HelpScreen
 
@@ -348,6 +505,10 @@ class MailtriageApp(App[None]):
             f" {self.account.name} · {self.account.address} · as {self.config.agent} ·"
             f" {self.sync_state}"
         )
+        if self._outbox is not None:
+            waiting = len(self._outbox.pending())
+            if waiting:
+                text += f" · outbox {waiting}"
         for screen in self.screen_stack:
             show = getattr(screen, "show_status", None)
             if show is not None:
@@ -399,6 +560,8 @@ class MailtriageApp(App[None]):
     async def on_unmount(self) -> None:
         if self._actions is not None:
             await self._actions.close()
+        if self._outbox is not None:
+            await self._outbox.close()
         self.store.close()
 
 

@@ -57,22 +57,21 @@ class Picker(ModalScreen[str | None]):
         self.query_one(OptionList).action_cursor_up()
 
 
-class TagPrompt(ModalScreen[str | None]):
-    """`+billing -later`: tags to add and remove, space separated."""
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text; Enter returns it, Esc returns None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="tags.cancel", tooltip="Change nothing"),
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel", tooltip="Change nothing"),
     ]
 
-    def __init__(self, current: list[str]):
+    def __init__(self, title: str, placeholder: str = "", value: str = ""):
         super().__init__()
-        self.current = current
+        self.title_text, self.placeholder, self.value = title, placeholder, value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
-            shown = " ".join(f"#{t}" for t in self.current) or "none"
-            yield Static(f"Tags now: {shown}", classes="picker-title")
-            yield Input(placeholder="+billing -later  (later, no-reply are tags too)", id="tags")
+            yield Static(self.title_text, classes="picker-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -83,6 +82,12 @@ class TagPrompt(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def tag_prompt(current: list[str]) -> TextPrompt:
+    """`+billing -later`: tags to add and remove, space separated."""
+    shown = " ".join(f"#{t}" for t in current) or "none"
+    return TextPrompt(f"Tags now: {shown}", "+billing -later  (later, no-reply are tags too)")
 
 
 def parse_tag_changes(text: str) -> tuple[list[str], list[str]]:

@@ -54,4 +54,27 @@ TRIAGE_BINDINGS: list[BindingType] = [
         id="triage.unread",
         tooltip="Toggle read/unread for everyone",
     ),
+    Binding(
+        "r",
+        "app.reply('reply')",
+        "Reply",
+        id="compose.reply",
+        tooltip="Reply from a template (suggested by the conversation's text)",
+    ),
+    Binding(
+        "R",
+        "app.reply('reply-all')",
+        "Reply all",
+        show=False,
+        id="compose.reply-all",
+        tooltip="Reply to everyone on the last customer message",
+    ),
+    Binding(
+        "f",
+        "app.reply('forward')",
+        "Forward",
+        show=False,
+        id="compose.forward",
+        tooltip="Forward the last customer message",
+    ),
 ]

@@ -1,0 +1,195 @@
+"""Write a reply: the rendered template in an editor, tone hints beside it, send through the
+durable outbox (with an undo window), or hand the text to $EDITOR and come back."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static, TextArea
+
+from mailtriage.tui.rows import one_line
+
+HINT_DELAY = 0.3  # seconds of quiet typing before the tone check runs again
+
+
+def _addresses(addrs: Any) -> str:
+    return ", ".join(f"{one_line(a.name)} <{a.email}>" if a.name else a.email for a in addrs)
+
+
+class ComposeScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+s",
+            "send",
+            "Send",
+            id="compose.send",
+            tooltip="Queue for sending (undo window, then SMTP, Sent, status)",
+        ),
+        Binding(
+            "ctrl+o",
+            "external_editor",
+            "$EDITOR",
+            id="compose.editor",
+            tooltip="Edit the text in $EDITOR, then come back",
+        ),
+        Binding("ctrl+t", "attach", "Attach", id="compose.attach", tooltip="Attach a file by path"),
+        Binding(
+            "escape",
+            "discard",
+            "Discard",
+            id="compose.discard",
+            tooltip="Close without sending (asks when the text changed)",
+        ),
+    ]
+
+    def __init__(self, prepared: Any, *, title: str, customer: dict[str, str] | None = None):
+        super().__init__()
+        self.customer = customer
+        self.prepared = prepared
+        self.message = prepared.message
+        self.title_text = title
+        self.original_body = prepared.message.body
+        self._hint_timer: Timer | None = None
+        self._confirm_discard = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="compose-head")
+        with Horizontal(id="compose-body"):
+            yield TextArea(self.message.body, id="editor", soft_wrap=True, show_line_numbers=False)
+            with Vertical(id="compose-side"):
+                yield Static(id="hints")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_head()
+        self._show_hints(self.prepared.hints, self.prepared.warnings)
+        editor = self.query_one(TextArea)
+        editor.focus()
+        editor.move_cursor((0, 0))
+        self.app.update_status()  # type: ignore[attr-defined]
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def _show_head(self) -> None:
+        m = self.message
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(f"{self.title_text}\n", style="bold")
+        for label, value in (
+            ("From", _addresses([m.from_])),
+            ("To", _addresses(m.to)),
+            ("Cc", _addresses(m.cc)),
+            ("Subject", one_line(m.subject)),
+            ("Attach", ", ".join(a.filename for a in m.attachments)),
+        ):
+            if value:
+                head.append(f"{label}: ", style="bold dim")
+                head.append(f"{value}\n")
+        self.query_one("#compose-head", Static).update(head)
+
+    def _show_hints(self, hints: list[Any], warnings: list[str]) -> None:
+        text = Text()
+        text.append("Tone\n", style="bold")
+        if not hints:
+            text.append("no hints\n", style="dim")
+        for hint in hints:
+            where = f"L{hint.line} " if hint.line else ""
+            text.append(f"• {where}{one_line(hint.message)}\n")
+            if hint.suggestion:
+                text.append(f"  → {one_line(hint.suggestion)}\n", style="dim")
+        for warning in warnings:
+            text.append(f"⚠ {one_line(warning)}\n", style="yellow")
+        self.query_one("#hints", Static).update(text)
+
+    @on(TextArea.Changed)
+    def text_changed(self) -> None:
+        self._confirm_discard = False
+        if self._hint_timer is not None:
+            self._hint_timer.stop()
+        self._hint_timer = self.set_timer(HINT_DELAY, self._recheck)
+
+    def _recheck(self) -> None:
+        from mailtriage.compose import tone
+        from mailtriage.compose.message import encoding_warnings
+
+        body = self.query_one(TextArea).text
+        self.message = self.message.with_body(body)
+        hints = tone.check(body, language=self.prepared.language, customer=self.customer)
+        self._show_hints(hints, encoding_warnings(self.message))
+
+    def action_send(self) -> None:
+        body = self.query_one(TextArea).text
+        if not body.strip():
+            self.notify("Nothing to send: the text is empty.", severity="warning")
+            return
+        self.message = self.message.with_body(body)
+        self.app.queue_outgoing(self.message, self.prepared.snapshot)  # type: ignore[attr-defined]
+        self.dismiss(None)
+
+    def action_discard(self) -> None:
+        changed = self.query_one(TextArea).text != self.original_body
+        if changed and not self._confirm_discard:
+            self._confirm_discard = True
+            self.notify("The text changed: press Esc again to discard it.", severity="warning")
+            return
+        self.dismiss(None)
+
+    def action_attach(self) -> None:
+        from mailtriage.tui.pickers import TextPrompt
+
+        self.app.push_screen(
+            TextPrompt("Attach which file? (path)", "~/Documents/report.pdf"), self._add_attachment
+        )
+
+    def _add_attachment(self, path: str | None) -> None:
+        from mailtriage.compose.message import AttachmentFile, ComposeError
+
+        if not path:
+            return
+        try:
+            attachment = AttachmentFile.from_path(Path(path).expanduser())
+        except (OSError, ComposeError) as exc:
+            self.notify(f"Cannot attach: {exc}", severity="error")
+            return
+        import dataclasses
+
+        self.message = dataclasses.replace(
+            self.message, attachments=(*self.message.attachments, attachment)
+        )
+        self._show_head()
+
+    def action_external_editor(self) -> None:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        area = self.query_one(TextArea)
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".txt", prefix="mailtriage-", delete=False, encoding="utf-8"
+        ) as handle:
+            handle.write(area.text)
+            path = Path(handle.name)
+        try:
+            with self.app.suspend():
+                done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+            if done.returncode != 0:
+                self.notify(
+                    f"{editor} exited with status {done.returncode}; text unchanged",
+                    severity="warning",
+                )
+                return
+            area.load_text(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            self.notify(f"Could not use {editor}: {exc}", severity="error")
+        finally:
+            path.unlink(missing_ok=True)

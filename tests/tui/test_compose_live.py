@@ -1,0 +1,126 @@
+"""Reply from the TUI against real servers: template picker → editor → outbox → aiosmtpd
+(delivering into Dovecot) → Sent, threaded; and undo within the window."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from pathlib import Path
+
+from compose.helpers import make_config
+from mailtriage.config import Config
+from mailtriage.imap.account import AccountSync
+from mailtriage.tui.app import make_app
+from mailtriage.tui.compose_screen import ComposeScreen
+from mailtriage.tui.pickers import Picker
+from support.mailfactory import make_message
+
+
+async def synced_config(tmp_path: Path, imap_account, smtp_server, pki, undo: int) -> Config:  # type: ignore[no-untyped-def]
+    imap_account.append(
+        "INBOX",
+        make_message(
+            subject="返金について",
+            body="お世話になっております。返金をお願いします。",
+            message_id="<refund1@example.jp>",
+        ),
+    )
+    config = make_config(
+        tmp_path, imap_account, smtp_server.port, pki.ca_cert, compose=f"undo_seconds = {undo}"
+    )
+    account = config.accounts["support"]
+    syncer = AccountSync(account, account.imap.resolve_password())
+    await syncer.sync()
+    await syncer.close()
+    return config
+
+
+async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, "condition not reached in time"
+        await pilot.pause(0.1)
+
+
+async def test_reply_from_template_is_sent_threaded(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, Picker)
+        # the refund template is suggested first for a refund request
+        assert picker.current == "ja/refund"
+        await pilot.press("enter")
+        await pilot.pause()
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        body = compose.query_one("TextArea").text
+        assert "山田" in body and "{{" not in body
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(smtp_server.received) == 1)
+        await wait_until(pilot, lambda: not app._outbox.pending())
+    (mail,) = smtp_server.received
+    sent = email.message_from_bytes(mail.data, policy=email.policy.default)
+    assert sent["In-Reply-To"] == "<refund1@example.jp>"
+    assert "<refund1@example.jp>" in sent["References"]
+    assert mail.rcpt_tos == ["taro@example.jp"]
+    client = imap_account.client()
+    sent_folder = client.find_special_folder(b"\\Sent")
+    client.select_folder(sent_folder, readonly=True)
+    assert len(client.search(["HEADER", "Message-ID", sent["Message-ID"].strip("<>")])) == 1
+
+
+async def test_undo_cancels_within_the_window(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=5)
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("home", "enter")  # no template: write it yourself
+        await pilot.pause()
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        compose.query_one("TextArea").load_text("山田様\n\n承知いたしました。\n")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.last_queued is not None)
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert any("Cancelled" in n.message for n in app._notifications)
+        await pilot.pause(6)  # past the window
+        assert smtp_server.received == []
+        assert app._outbox.pending() == []
+
+
+async def test_attach_a_file_and_discard_needs_confirmation(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
+    report = tmp_path / "ログ.txt"
+    report.write_text("error 42", encoding="utf-8")
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        app.screen.query_one("Input").value = str(report)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [a.filename for a in compose.message.attachments] == ["ログ.txt"]
+        compose.query_one("TextArea").insert("追記")
+        await pilot.press("escape")
+        assert app.screen is compose  # the first Esc only warns
+        await pilot.press("escape")
+        assert app.screen is not compose
+        assert smtp_server.received == []
