@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd
+BENCH_PKGS := isync
 PYTEST_ARGS ?=
 
-.PHONY: all venv servers demo test lint bench clean
+.PHONY: all venv servers bench-tools demo test lint bench clean
 
 all: test
 
@@ -45,7 +46,18 @@ demo: $(STAMP)
 	@-$(MAKE) --no-print-directory servers 2>/dev/null || true
 	$(BIN)/mailtriage demo
 
-bench: $(STAMP) servers
+# mbsync (Debian isync) is the reference the sync budgets are measured against.
+bench-tools:
+	@if command -v mbsync >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing mbsync ($(BENCH_PKGS)) for the sync benchmark"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_PKGS) >/dev/null; \
+	else \
+	  echo "mailtriage: the benchmark compares with mbsync; run: sudo apt-get install -y $(BENCH_PKGS) (skipping it)" >&2; \
+	fi
+
+bench: $(STAMP) servers bench-tools
 	$(BIN)/python -m bench
 
 clean:

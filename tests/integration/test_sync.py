@@ -90,7 +90,9 @@ async def test_initial_sync_builds_conversations(config: Config, imap_account) -
     assert login["id"] == short_id(conversation_key("<q1@example.jp>"))
     assert login["message_count"] == 3
     assert login["customer"] == {"name": "山田 太郎", "email": "taro@example.jp"}
-    assert login["status"] == "unhandled"
+    # Our reply moved it to In progress (rules.own_reply_moves_to_in_progress, default on);
+    # the customer's follow-up only reopens Done conversations.
+    assert login["status"] == "in-progress"
     assert login["unread"] == 2
     full = store.get_conversation(login["key"])
     assert full is not None

@@ -228,3 +228,37 @@ async def test_cli_note_prints_and_reports_mentions(two_agents, imap_account, ca
         ("noted", "second"),
     ]
     assert await asyncio.to_thread(main, ["note", "--config", str(alice.path), sid]) == 2
+
+
+async def test_own_reply_rule_is_configurable(tmp_path, imap_account) -> None:  # type: ignore[no-untyped-def]
+    from support.mailfactory import SUPPORT
+    from triage.helpers import agent_config
+
+    imap_account.append("INBOX", make_message(message_id="<rule1@example.jp>", minutes=0))
+    imap_account.append(
+        "Sent",
+        make_message(
+            subject="Re: ログインできません",
+            sender=("サポート", SUPPORT),
+            to=(("山田 太郎", "taro@example.jp"),),
+            message_id="<rule-r1@example.co.jp>",
+            in_reply_to="<rule1@example.jp>",
+            references=["<rule1@example.jp>"],
+            minutes=10,
+        ),
+    )
+    on = agent_config(tmp_path, imap_account, "alice")
+    off = agent_config(
+        tmp_path, imap_account, "bob", extra="\n[rules]\nown_reply_moves_to_in_progress = false\n"
+    )
+    await sync(on)
+    await sync(off)
+    key = only_key(on)
+    assert conversation(on, key)["status"] == "in-progress"
+    assert conversation(off, key)["status"] == "unhandled"
+    # Changing the rule re-derives the whole cache at the next sync.
+    alice_off = agent_config(
+        tmp_path, imap_account, "alice", extra="\n[rules]\nown_reply_moves_to_in_progress = false\n"
+    )
+    await sync(alice_off)
+    assert conversation(on, key)["status"] == "unhandled"

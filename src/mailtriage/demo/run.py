@@ -39,6 +39,28 @@ class DemoServer:
     security: str
     ca_file: Path
     sent_folder: str | None
+    smtp_port: int | None = None  # a local SMTP server that accepts replies (nothing leaves)
+
+
+@contextlib.contextmanager
+def demo_smtp(pki_dir: Path) -> Iterator[int | None]:
+    """aiosmtpd on loopback with STARTTLS + AUTH: replies take the real send path and land in
+    Sent; nothing is delivered anywhere else. None when aiosmtpd is not installed."""
+    try:
+        from mailtriage.devservers.smtp import SmtpServer
+    except ImportError:
+        yield None
+        return
+    server = SmtpServer(
+        tls_cert=pki_dir / "server.pem",
+        tls_key=pki_dir / "server.key",
+        users={DEMO_USER: DEMO_PASSWORD},
+    )
+    server.start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
 
 
 @contextlib.contextmanager
@@ -49,14 +71,16 @@ def demo_server(choice: str = "auto") -> Iterator[DemoServer]:
         try:
             dovecot.start()
             dovecot.add_user(DEMO_USER, DEMO_PASSWORD)
-            yield DemoServer(
-                f"Dovecot on {dovecot.host}:{dovecot.imaps_port} (TLS)",
-                dovecot.host,
-                dovecot.imaps_port,
-                "tls",
-                dovecot.ca_file,
-                None,
-            )
+            with demo_smtp(dovecot.ca_file.parent) as smtp_port:
+                yield DemoServer(
+                    f"Dovecot on {dovecot.host}:{dovecot.imaps_port} (TLS)",
+                    dovecot.host,
+                    dovecot.imaps_port,
+                    "tls",
+                    dovecot.ca_file,
+                    None,
+                    smtp_port,
+                )
         finally:
             dovecot.stop()
         return
@@ -70,22 +94,38 @@ def demo_server(choice: str = "auto") -> Iterator[DemoServer]:
     embedded = EmbeddedImapServer(DEMO_USER, DEMO_PASSWORD)
     try:
         embedded.start()
-        yield DemoServer(
-            f"embedded pure-Python IMAP server (pymap) on {embedded.host}:{embedded.port}"
-            + (" as asked" if choice == "embedded" else ", because Dovecot is not installed")
-            + " (reduced: no CONDSTORE/IDLE push guarantees)",
-            embedded.host,
-            embedded.port,
-            "starttls",
-            embedded.ca_file,
-            "Sent",
-        )
+        assert embedded.root is not None
+        with demo_smtp(embedded.root) as smtp_port:
+            yield DemoServer(
+                f"embedded pure-Python IMAP server (pymap) on {embedded.host}:{embedded.port}"
+                + (" as asked" if choice == "embedded" else ", because Dovecot is not installed")
+                + " (reduced: no CONDSTORE/IDLE push guarantees)",
+                embedded.host,
+                embedded.port,
+                "starttls",
+                embedded.ca_file,
+                "Sent",
+                smtp_port,
+            )
     finally:
         embedded.stop()
 
 
 def write_demo_config(directory: Path, server: DemoServer) -> Path:
     sent = f'sent_folder = "{server.sent_folder}"\n' if server.sent_folder else ""
+    smtp = (
+        f"""
+[accounts.demo.smtp]
+host = "{server.host}"
+port = {server.smtp_port}
+security = "starttls"
+username = "{DEMO_USER}"
+password_command = "echo {DEMO_PASSWORD}"
+ca_file = "{server.ca_file}"
+"""
+        if server.smtp_port
+        else ""
+    )
     path = directory / "config.toml"
     path.write_text(
         f"""# Written by `mailtriage demo`; removed when the demo exits.
@@ -107,7 +147,7 @@ security = "{server.security}"
 username = "{DEMO_USER}"
 password_command = "echo {DEMO_PASSWORD}"
 ca_file = "{server.ca_file}"
-""",
+{smtp}""",
         encoding="utf-8",
     )
     path.chmod(0o600)

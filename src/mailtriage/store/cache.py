@@ -664,12 +664,16 @@ class Store:
     _own_reply_rule: bool | None = None
 
     def own_reply_rule(self) -> bool:
-        """Whether an agent's own reply moves Unhandled to In progress."""
+        """Whether an agent's own reply moves Unhandled to In progress.
+
+        The sync records the configured rule (default on); a cache nobody synced with a
+        config (a test fill, an old file) derives neutrally, as derive_state does.
+        """
         if self._own_reply_rule is None:
             from mailtriage.store import events
 
             value = events.get_setting(self.conn, "own_reply_moves_to_in_progress")
-            self._own_reply_rule = value != "0"
+            self._own_reply_rule = value == "1"
         return self._own_reply_rule
 
     def set_own_reply_rule(self, enabled: bool) -> None:

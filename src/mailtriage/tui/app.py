@@ -488,7 +488,9 @@ class MailtriageApp(App[None]):
         while outbox.pending():
             for delivery in await outbox.deliver_due():
                 severity = "information" if delivery.state == "done" else "warning"
-                self.notify(delivery.message, severity=severity, timeout=6)
+                item = outbox.get(delivery.item_id)
+                about = f" · {one_line(item.subject)}" if item is not None else ""
+                self.notify(f"{delivery.message}{about}", severity=severity, timeout=6)
             self.update_status()
             await asyncio.sleep(1.0)
         self.update_status()
