@@ -661,6 +661,384 @@ case(
     warnings_include=["Date header missing"],
 )
 
+# --- structure and machine-written mail (RFC 2046, 2387, 3464, 3834, 5545) ------------------
+# mixed > alternative > related, the plain part a Japanese "see the HTML" stub: the body comes
+# from the related root, the inline logo and the PDF are both listed.
+nested_png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+nested_pdf = b"%PDF-1.4\n" + b"0" * 300 + b"\n%%EOF\n"
+case(
+    "nested_mixed_alternative_related",
+    msg(
+        [
+            b"From: =?ISO-2022-JP?B?"
+            + b64(cp50220("株式会社ミナト 経理部"))
+            + b"?= <keiri@minato.example.jp>",
+            b"To: support@example.co.jp",
+            b"Subject: =?UTF-8?B?" + b64("【請求書】2025年1月分のご案内".encode()) + b"?=",
+            DATE,
+            b"Message-ID: <nested.1@minato.example.jp>",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="=_mixed"',
+        ],
+        b"This is a multi-part message in MIME format.\r\n\r\n"
+        b'--=_mixed\r\nContent-Type: multipart/alternative; boundary="=_alt"\r\n\r\n'
+        b"--=_alt\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n"
+        b"Content-Transfer-Encoding: 7bit\r\n\r\n"
+        + cp50220("このメールはHTML形式です。HTML表示に対応したメールソフトでご覧ください。")
+        + b"\r\n--=_alt\r\n"
+        b'Content-Type: multipart/related; boundary="=_rel"; type="text/html"\r\n\r\n'
+        b"--=_rel\r\nContent-Type: text/html; charset=UTF-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + wrap76(
+            b64(
+                "<html><body><p>いつもお世話になっております。</p>"
+                '<p><img src="cid:logo.1@minato" alt="ミナトロゴ">'
+                "1月分の請求書を添付いたします。</p>"
+                "<table><tr><th>品目</th><th>金額</th></tr>"
+                "<tr><td>保守費用</td><td>¥55,000</td></tr></table>"
+                "</body></html>".encode()
+            )
+        )
+        + b"\r\n--=_rel\r\nContent-Type: image/png; name=logo.png\r\n"
+        b"Content-Transfer-Encoding: base64\r\nContent-ID: <logo.1@minato>\r\n\r\n"
+        + b64(nested_png)
+        + b"\r\n--=_rel--\r\n\r\n--=_alt--\r\n\r\n--=_mixed\r\n"
+        b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment;\r\n"
+        b" filename*=UTF-8''%E8%AB%8B%E6%B1%82%E6%9B%B8_2025-01.pdf\r\n\r\n"
+        + wrap76(b64(nested_pdf))
+        + b"\r\n--=_mixed--\r\n",
+    ),
+    message_id="<nested.1@minato.example.jp>",
+    subject="【請求書】2025年1月分のご案内",
+    from_=addr("株式会社ミナト 経理部", "keiri@minato.example.jp"),
+    date=DATE_ISO,
+    text="いつもお世話になっております。\n\n[image: ミナトロゴ]1月分の請求書を添付いたします。\n\n"
+    "品目 | 金額\n保守費用 | ¥55,000",
+    text_from_html=True,
+    attachments=[
+        {
+            "filename": "logo.png",
+            "content_type": "image/png",
+            "size": len(nested_png),
+            "inline": True,
+            "content_id": "logo.1@minato",
+            "part_index": 5,
+        },
+        {
+            "filename": "請求書_2025-01.pdf",
+            "content_type": "application/pdf",
+            "size": len(nested_pdf),
+            "inline": False,
+            "content_id": None,
+            "part_index": 6,
+        },
+    ],
+    warnings=[],
+)
+
+# 3,000 ids of References, folded one per line (~200 KB), with repeats that must collapse,
+# and one unfolded 120 KB tracking header: neither may slow or break the header block.
+huge_ids = [f"<{i:05d}.{'x' * 48}@thread.example.co.jp>" for i in range(3000)]
+case(
+    "huge_headers",
+    msg(
+        [
+            b"From: loop@example.com",
+            b"To: support@example.co.jp",
+            b"Subject: Re: Re: Re: long thread",
+            DATE,
+            b"Message-ID: <huge@example.com>",
+            b"In-Reply-To: " + huge_ids[-1].encode(),
+            b"References: " + b"\r\n ".join(i.encode() for i in huge_ids + huge_ids[:10]),
+            b"X-Tracking: " + b"t" * 120_000,
+            b"Content-Type: text/plain; charset=us-ascii",
+        ],
+        b"still readable\r\n",
+    ),
+    message_id="<huge@example.com>",
+    in_reply_to=[huge_ids[-1]],
+    references=huge_ids,
+    subject="Re: Re: Re: long thread",
+    date=DATE_ISO,
+    text="still readable\n",
+    # physical lines: 6 before References, which spans 3,010, so X-Tracking is line 3017
+    warnings=["header line 3017 longer than 998 bytes"],
+)
+
+ics = (
+    "BEGIN:VCALENDAR\r\nPRODID:-//Example//Calendar//EN\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\n"
+    "BEGIN:VEVENT\r\nUID:evt-20250210@example.co.jp\r\nDTSTART;TZID=Asia/Tokyo:20250210T140000\r\n"
+    "DTEND;TZID=Asia/Tokyo:20250210T150000\r\nSUMMARY:打ち合わせ（請求書の件）\r\n"
+    "ORGANIZER;CN=山田 太郎:mailto:taro@example.jp\r\n"
+    "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:support@example.co.jp\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+).encode()
+case(
+    "calendar_invite",
+    msg(
+        [
+            b"From: =?UTF-8?B?" + b64("山田 太郎".encode()) + b"?= <taro@example.jp>",
+            b"To: support@example.co.jp",
+            b"Subject: =?UTF-8?B?"
+            + b64("招待: 打ち合わせ（請求書の件） @ 2025/02/10 (月) 14:00～15:00".encode())
+            + b"?=",
+            DATE,
+            b"Message-ID: <invite.20250210@example.jp>",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="cal-mixed"',
+        ],
+        b'--cal-mixed\r\nContent-Type: multipart/alternative; boundary="cal-alt"\r\n\r\n'
+        b"--cal-alt\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+        + "打ち合わせ（請求書の件）\n2025/02/10 (月) 14:00～15:00\n".encode().replace(
+            b"\n", b"\r\n"
+        )
+        + b"--cal-alt\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n"
+        + "<p>打ち合わせ（請求書の件）</p>".encode()
+        + b"\r\n--cal-alt\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + ics + b"--cal-alt--\r\n--cal-mixed\r\n"
+        b'Content-Type: application/ics; name="invite.ics"\r\n'
+        b'Content-Disposition: attachment; filename="invite.ics"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + wrap76(b64(ics)) + b"\r\n--cal-mixed--\r\n",
+    ),
+    subject="招待: 打ち合わせ（請求書の件） @ 2025/02/10 (月) 14:00～15:00",
+    from_=addr("山田 太郎", "taro@example.jp"),
+    # the CRLF before a boundary belongs to the boundary (RFC 2046 5.1.1)
+    text="打ち合わせ（請求書の件）\n2025/02/10 (月) 14:00～15:00",
+    text_from_html=False,
+    attachments=[
+        {
+            "filename": "",
+            "content_type": "text/calendar",
+            "size": len(ics) - 2,
+            "inline": False,
+            "content_id": None,
+            "part_index": 4,
+        },
+        {
+            "filename": "invite.ics",
+            "content_type": "application/ics",
+            "size": len(ics),
+            "inline": False,
+            "content_id": None,
+            "part_index": 5,
+        },
+    ],
+    warnings=[],
+)
+
+# RFC 3464 bounce: human part, machine part, then the returned headers (RFC 6522) of the
+# reply we sent, whose ISO-2022-JP subject must not leak into this message's fields.
+dsn_status = (
+    b"Reporting-MTA: dns; mx.example.co.jp\r\nArrival-Date: Mon, 03 Feb 2025 10:14:58 +0900\r\n"
+    b"\r\nFinal-Recipient: rfc822; nobody@customer.example\r\nAction: failed\r\n"
+    b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <nobody@customer.example>: "
+    b"Recipient address rejected: User unknown\r\n"
+)
+dsn_headers = (
+    b"From: support@example.co.jp\r\nTo: nobody@customer.example\r\n"
+    b"Subject: =?ISO-2022-JP?B?" + b64(cp50220("Re: 返金について")) + b"?=\r\n"
+    b"Message-ID: <reply.77@example.co.jp>\r\n"
+)
+case(
+    "dsn_bounce",
+    msg(
+        [
+            b"Return-Path: <>",
+            b"From: MAILER-DAEMON@mx.example.co.jp (Mail Delivery System)",
+            b"To: support@example.co.jp",
+            b"Subject: Undelivered Mail Returned to Sender",
+            DATE,
+            b"Message-ID: <20250203011500.ABC@mx.example.co.jp>",
+            b"Auto-Submitted: auto-replied",
+            b"MIME-Version: 1.0",
+            b"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+            b'\tboundary="DSN.42/mx.example.co.jp"',
+        ],
+        b"This is a MIME-encapsulated message.\r\n\r\n--DSN.42/mx.example.co.jp\r\n"
+        b"Content-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I'm sorry to have to inform you that your message could not\r\n"
+        b"be delivered to one or more recipients.\r\n\r\n"
+        b"<nobody@customer.example>: host mx.customer.example said: 550 5.1.1 User unknown\r\n"
+        b"\r\n--DSN.42/mx.example.co.jp\r\nContent-Description: Delivery report\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\n"
+        + dsn_status
+        + b"\r\n--DSN.42/mx.example.co.jp\r\nContent-Description: Undelivered Message Headers\r\n"
+        b"Content-Type: text/rfc822-headers\r\n\r\n"
+        + dsn_headers
+        + b"\r\n--DSN.42/mx.example.co.jp--\r\n",
+    ),
+    message_id="<20250203011500.ABC@mx.example.co.jp>",
+    subject="Undelivered Mail Returned to Sender",
+    from_=addr("Mail Delivery System", "MAILER-DAEMON@mx.example.co.jp"),
+    text="I'm sorry to have to inform you that your message could not\n"
+    "be delivered to one or more recipients.\n\n"
+    "<nobody@customer.example>: host mx.customer.example said: 550 5.1.1 User unknown",
+    text_from_html=False,
+    attachments_of_type=["message/delivery-status", "text/rfc822-headers"],
+    warnings=[],
+)
+
+# RFC 3834 auto-reply from a Japanese Outlook: CP50220 subject and body, NEC characters.
+case(
+    "auto_reply",
+    msg(
+        [
+            b"From: =?ISO-2022-JP?B?"
+            + b64(cp50220("髙橋 一郎"))
+            + b"?= <takahashi@customer.example>",
+            b"To: support@example.co.jp",
+            b"Subject: =?ISO-2022-JP?B?" + b64(cp50220("自動応答: Re: 請求書の件")) + b"?=",
+            DATE,
+            b"Message-ID: <auto.1@customer.example>",
+            b"In-Reply-To: <reply.76@example.co.jp>",
+            b"Auto-Submitted: auto-replied",
+            b"X-Auto-Response-Suppress: All",
+            b"Precedence: auto_reply",
+            b"Content-Type: text/plain; charset=ISO-2022-JP",
+            b"Content-Transfer-Encoding: 7bit",
+        ],
+        cp50220(
+            "ただいま不在にしております。\r\n"
+            "①2月3日～2月7日は出張のため、返信が遅れます。\r\n㈱カスタマー 髙橋\r\n"
+        ),
+    ),
+    message_id="<auto.1@customer.example>",
+    in_reply_to=["<reply.76@example.co.jp>"],
+    subject="自動応答: Re: 請求書の件",
+    from_=addr("髙橋 一郎", "takahashi@customer.example"),
+    text="ただいま不在にしております。\n"
+    "①2月3日～2月7日は出張のため、返信が遅れます。\n㈱カスタマー 髙橋\n",
+    warnings=[],
+)
+
+# Nothing but a To: no From, Date, Message-ID, Subject, MIME-Version or Content-Type.
+case(
+    "missing_headers",
+    msg([b"To: support@example.co.jp"], "ヘッダーがほとんどないメール\n".encode()),
+    message_id=None,
+    subject="",
+    from_=None,
+    to=[addr("", "support@example.co.jp")],
+    date=None,
+    text="ヘッダーがほとんどないメール\n",
+    attachments=[],
+    # RFC 2045 says us-ascii when no Content-Type: 8-bit text is read as UTF-8, and said so
+    warnings=["Date header missing", "part 0: charset missing; decoded as utf-8"],
+)
+
+# Raw 8-bit in three charsets at once: EUC-JP subject, UTF-8 display name, CP932 filename.
+case(
+    "raw8bit_mixed_headers",
+    msg(
+        [
+            b"From: " + "鈴木 次郎".encode() + b" <jiro@example.jp>",
+            b"To: support@example.co.jp",
+            b"Subject: " + "見積書の送付について".encode("euc_jp"),
+            DATE,
+            b'Content-Type: multipart/mixed; boundary="b8"',
+        ],
+        b"--b8\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + "添付をご確認ください。\r\n".encode()
+        + b"--b8\r\nContent-Type: application/octet-stream\r\n"
+        + b'Content-Disposition: attachment; filename="'
+        + "見積書.xlsx".encode("cp932")
+        + b'"\r\n\r\nPK\r\n--b8--\r\n',
+    ),
+    subject="見積書の送付について",
+    from_=addr("鈴木 次郎", "jiro@example.jp"),
+    text="添付をご確認ください。",
+    attachment_names=["見積書.xlsx"],
+    warnings_include=[
+        "Subject: raw 8-bit header decoded as euc-jp",
+        "part 2: raw 8-bit header decoded as cp932",
+    ],
+)
+
+# --- header lines a strict parser would turn into body text ---------------------------------
+case(
+    "malformed_header_name",
+    msg(
+        [
+            b"From: a@example.com",
+            b"X Mailer Version: 1.0",
+            b"X-\xe6\x97\xa5\xe6\x9c\xac: 8-bit name",
+            b"Subject: still a header",
+            DATE,
+            b"Content-Type: text/plain; charset=utf-8",
+        ],
+        b"body only\r\n",
+    ),
+    subject="still a header",
+    date=DATE_ISO,
+    text="body only\n",
+    warnings=[
+        "header line 2 dropped: illegal character in the field name",
+        "header line 3 dropped: illegal character in the field name",
+    ],
+)
+case(
+    "malformed_header_bare_cr",
+    msg(
+        [
+            b"From: a@example.com",
+            b"Received: from relay\rby mx; Mon, 03 Feb 2025 10:15:00 +0900",
+            b"Subject: after the CR",
+            DATE,
+            b"Content-Type: text/plain; charset=utf-8",
+        ],
+        b"body only\r\n",
+    ),
+    subject="after the CR",
+    date=DATE_ISO,
+    text="body only\n",
+    warnings=["header line 2: bare CR read as a space"],
+)
+case(
+    "malformed_header_lost_fold",
+    msg(
+        [
+            b"From: a@example.com",
+            b"To: one@example.com,",
+            b"two@example.com",
+            b"Subject : spaced name",
+            DATE,
+            b"Content-Type: text/plain; charset=utf-8",
+        ],
+        b"body only\r\n",
+    ),
+    subject="spaced name",
+    to=[addr("", "one@example.com"), addr("", "two@example.com")],
+    date=DATE_ISO,
+    text="body only\n",
+    warnings=[
+        "header line 3 has no field name; joined to the one above",
+        "header line 4: space before the colon removed",
+    ],
+)
+case(
+    "alternative_view_in_browser",
+    msg(
+        [
+            b"From: news@example.com",
+            b"Subject: newsletter",
+            DATE,
+            b'Content-Type: multipart/alternative; boundary="v"',
+        ],
+        b"--v\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"View this email in your browser: https://example.com/n/1\r\n"
+        b"--v\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>February news</h1>"
+        + b"<p>"
+        + b"Our new release brings faster search and calmer notifications. " * 4
+        + b"</p>\r\n--v--\r\n",
+    ),
+    text="February news\n\n"
+    + "Our new release brings faster search and calmer notifications. " * 3
+    + "Our new release brings faster search and calmer notifications.",
+    text_from_html=True,
+)
+
 
 def main() -> None:
     CORPUS.mkdir(exist_ok=True)

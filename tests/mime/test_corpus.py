@@ -1,8 +1,9 @@
 """Golden corpus: every corpus/*.eml is parsed and compared field by field with its .json.
 
 Only the keys present in the .json are checked, so a case states exactly what it is about.
-Extra keys: ``sanitized`` (expected sanitize_for_terminal output of subject / from_name / text)
-and ``warnings_include`` (warnings that must be among those produced).
+Extra keys: ``sanitized`` (expected sanitize_for_terminal output of subject / from_name / text),
+``warnings_include`` (warnings that must be among those produced), ``attachment_names`` and
+``attachments_of_type`` (the attachment list by filename or by content type, in order).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def test_golden(eml: Path) -> None:
         elif key == "warnings_include":
             for warning in want:
                 assert warning in parsed.warnings
+        elif key == "attachment_names":
+            assert [a.filename for a in parsed.attachments] == want
+        elif key == "attachments_of_type":
+            assert [a.content_type for a in parsed.attachments] == want
         else:
             assert _actual(parsed, key) == want, key
 

@@ -45,6 +45,7 @@ def fill_cache(config: Config, *, conversations: int = 60, seed: int = 7) -> int
     account = config.accounts["demo"]
     corpus = build_demo_corpus(now=FIXED_NOW, conversations=conversations, seed=seed)
     store = Store(account.cache_path)
+    store.set_own_reply_rule(config.accounts["demo"].own_reply_moves_to_in_progress)
     rows = []
     for uid, message in enumerate(corpus, start=1):
         role = "sent" if message.mailbox == "Sent" else "inbox"

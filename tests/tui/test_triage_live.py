@@ -157,3 +157,58 @@ async def test_priority_tags_later_unread_and_bulk(tmp_path: Path, imap_account)
         assert conversations.selected == set()
     keywords = server_keywords(imap_account, "t0@example.jp")
     assert {"mt:prio/urgent", "mt:tag/billing"} <= keywords and "mt:later" not in keywords
+
+
+async def test_note_key_and_timeline_and_presence(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.tui.reader import ReaderScreen, TimelineView
+
+    config = await seeded(tmp_path, imap_account)
+    bob_dir = tmp_path / "bob"
+    bob_dir.mkdir()
+    bob = load_config(write_config(bob_dir, imap_account, agent="bob"))
+    bob_account = bob.accounts["support"]
+    syncer = AccountSync(bob_account, bob_account.imap.resolve_password())
+    await syncer.sync()
+    await syncer.close()
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        key = conversations.current_key
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("Input").value = "返金は経理確認待ち @bob"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.5)
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        notes = [str(v.render()) for v in reader.query(TimelineView)]
+        assert any("返金は経理確認待ち" in n and "alice" in n for n in notes)
+
+        # bob opens it elsewhere: alice sees "bob is viewing" after her next team sync
+        bob_actions = AccountActions(
+            bob_account,
+            bob_account.imap.resolve_password(),
+            "bob",
+            members=("alice", "bob", "carol"),
+        )
+        await bob_actions.announce(key, "viewing")
+        actions = await app.get_actions()
+        await actions.sync_team()
+        reader.load(keep_scroll=True)
+        await pilot.pause()
+        title = str(reader.query_one("#reader-title").render())
+        assert "bob is viewing" in title
+        await bob_actions.close()
+
+    # the note reached the server: bob's fresh cache has it after a sync
+    syncer = AccountSync(bob_account, bob_account.imap.resolve_password())
+    await syncer.sync()
+    await syncer.close()
+    store = Store(bob_account.cache_path, readonly=True)
+    timeline = store.timeline(key)
+    store.close()
+    assert any(e["kind"] == "noted" and "@bob" in e["text"] for e in timeline)

@@ -222,12 +222,17 @@ def sync_app_folder(client: imapclient.IMAPClient, store: Store, folder: str) ->
                 events.append(parsed)
             elif isinstance(parsed, ev.PresenceRow):
                 presences.append(parsed)
+        last = offset + FETCH_CHUNK >= len(uids)
+        # One commit per chunk (each is an fsync on the actions' connection); the last one
+        # records the STATUS UIDNEXT too.
         with store.atomic():
             arrived += ev.insert_events(store.conn, events)
             arrived += ev.insert_presence(store.conn, presences)
-            ev.set_folder_state(store.conn, folder, uidvalidity, max(chunk) + 1)
-    with store.atomic():
-        ev.set_folder_state(store.conn, folder, uidvalidity, uidnext)
+            done = uidnext if last else max(chunk) + 1
+            ev.set_folder_state(store.conn, folder, uidvalidity, done)
+    if not uids:
+        with store.atomic():
+            ev.set_folder_state(store.conn, folder, uidvalidity, uidnext)
     _leave(client)
     return arrived
 

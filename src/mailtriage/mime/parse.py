@@ -44,11 +44,22 @@ _STUB_HINT = re.compile(r"html", re.IGNORECASE)
 _STUB_WORDS = re.compile(
     r"message|e-?mail|client|view|support|display|browser|メール|表示|形式|閲覧", re.IGNORECASE
 )
+_VIEW_ONLINE = re.compile(
+    r"(?:view|read|open|see)\b.{0,40}\b(?:browser|online|web)|ブラウザ|ウェブ版|Web版",
+    re.IGNORECASE,
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BOUNDARY_LINE = re.compile(rb"^--([\x21-\x7e]{1,70}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _NOT_BASE64_OR_PAD = re.compile(r"[^A-Za-z0-9+/=]")
 _WHITESPACE = re.compile(rb"\s+")
+# A header block with nothing to mend (the common case): fields and folds, then a blank line.
+_CLEAN_HEAD = re.compile(
+    rb"(?:From [^\r\n]*\r?\n)?(?:(?:[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*\r?\n)*(?:\r?\n|\Z)"
+)
+_LONG_LINE = re.compile(rb"[^\n]{999}")
+_FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+_SPACED_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]+:")
 
 
 # --- a policy.default that does not re-parse the same header over and over -----------------
@@ -120,6 +131,10 @@ class _Compat32Fallback(errors.MessageDefect):
     """Marks a message that policy.default could not parse."""
 
 
+class _HeaderLineDefect(errors.MessageDefect):
+    """A header line repair_header_block mended; str() is the warning."""
+
+
 _DEFECT_WARNINGS: dict[type[errors.MessageDefect], str] = {
     errors.StartBoundaryNotFoundDefect: "multipart boundary not found",
     errors.CloseBoundaryNotFoundDefect: "multipart closing boundary missing",
@@ -178,6 +193,7 @@ def _parse_safely(raw: bytes, *, headers_only: bool) -> ParsedMessage:
 
 
 def _load(data: bytes, *, headers_only: bool) -> Message:
+    data, repairs = repair_header_block(data)
     try:
         msg = BytesParser(policy=_PARSE_POLICY).parsebytes(data, headersonly=headers_only)
     except Exception:
@@ -185,9 +201,62 @@ def _load(data: bytes, *, headers_only: bool) -> Message:
         # Content-Type; compat32 reads parameters the old, lenient way.
         msg = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=headers_only)
         msg.defects.append(_Compat32Fallback())
+    msg.defects.extend(_HeaderLineDefect(text) for text in repairs)
     if not headers_only:
         _rescue_boundaries(msg)
     return msg
+
+
+def repair_header_block(data: bytes) -> tuple[bytes, list[str]]:
+    """Mend the top-level header block line by line so one bad line costs one warning.
+
+    The stdlib parser ends the headers at the first line that is neither ``name:`` nor a
+    continuation, and a bare CR counts as a line end there: one such line pushes every
+    following header (Subject, Date, Content-Type...) into the body. Here a bare CR becomes a
+    space, a line whose name has an illegal character is dropped, a name with space before
+    its colon (RFC 5322 obs-syntax) is kept, and a line with no name joins the field above,
+    as a lost fold would. A bad line is only treated as a header when a real header follows
+    it before the blank line; otherwise it is where the body starts (no separator).
+    """
+    match = _CLEAN_HEAD.match(data)
+    if match is not None and not _LONG_LINE.search(data, 0, match.end()):
+        return data, []
+    lines = data.split(b"\n")
+    end = next((i for i, line in enumerate(lines) if line in (b"", b"\r")), len(lines))
+    starts = [i for i in range(end) if _FIELD_LINE.match(lines[i]) or _SPACED_NAME.match(lines[i])]
+    last_field = starts[-1] if starts else -1
+    warnings: list[str] = []
+    out: list[bytes] = []
+    for number, line in enumerate(lines[:end], 1):
+        index = number - 1
+        if len(line) > 998:
+            warnings.append(f"header line {number} longer than 998 bytes")
+        if index == 0 and line.startswith(b"From "):
+            out.append(line)  # mbox separator: the stdlib parser knows it
+            continue
+        body = line[:-1] if line.endswith(b"\r") else line
+        if b"\r" in body:
+            warnings.append(f"header line {number}: bare CR read as a space")
+            line = body.replace(b"\r", b" ") + line[len(body) :]
+        if line[:1] in (b" ", b"\t") or _FIELD_LINE.match(line):
+            out.append(line)
+        elif index > last_field:
+            return _join_lines(out, lines[index:]), warnings  # the body starts here
+        elif (spaced := _SPACED_NAME.match(line)) is not None:
+            warnings.append(f"header line {number}: space before the colon removed")
+            out.append(spaced.group(1) + b":" + line[spaced.end() :])
+        elif b":" in line:
+            warnings.append(f"header line {number} dropped: illegal character in the field name")
+        elif out:
+            warnings.append(f"header line {number} has no field name; joined to the one above")
+            out.append(b" " + line)
+        else:
+            warnings.append(f"header line {number} dropped: no field name")
+    return _join_lines(out, lines[end:]), warnings
+
+
+def _join_lines(head: list[bytes], rest: list[bytes]) -> bytes:
+    return b"\n".join(head + rest)
 
 
 def _rescue_boundaries(msg: Message) -> None:
@@ -253,6 +322,9 @@ def _parse(data: bytes, *, headers_only: bool) -> ParsedMessage:
     msg = _load(data, headers_only=headers_only)
     _fill_headers(msg, result)
     if not headers_only:
+        # Only the full parse reports them: parse_headers must answer like the sync's header
+        # fetch, which reads the server's copy of a few fields and never sees the others.
+        result.warnings.extend(str(d) for d in msg.defects if isinstance(d, _HeaderLineDefect))
         _fill_body(msg, result)
         _collect_defects(msg, result)
     result.warnings = list(dict.fromkeys(result.warnings))
@@ -450,12 +522,17 @@ def _text_of(part: Message, walk: _Walk, ctype: str) -> tuple[str, bool]:
     return text.replace("\r\n", "\n"), False
 
 
-def _is_stub(text: str) -> bool:
+def _is_stub(text: str, richer: str = "") -> bool:
     stripped = text.strip()
     if not stripped:
         return True
-    hinted = _STUB_HINT.search(stripped) and _STUB_WORDS.search(stripped)
-    return len(stripped) < 300 and bool(hinted)
+    if len(stripped) >= 300:
+        return False
+    if _STUB_HINT.search(stripped) and _STUB_WORDS.search(stripped):
+        return True
+    # "View this email in your browser" alone is not enough: a short real answer may say it
+    # too, so it only counts as a stub when the HTML part carries much more.
+    return bool(_VIEW_ONLINE.search(stripped)) and len(richer.strip()) > 3 * len(stripped)
 
 
 def _body_of(part: Message, walk: _Walk, depth: int) -> tuple[str, bool] | None:
@@ -505,7 +582,7 @@ def _pick_alternative(children: list[Message], walk: _Walk, depth: int) -> tuple
             plain = found
         elif found[1] and found[0].strip():
             rich = found  # RFC 2046: later alternatives are the richer ones
-    if plain is not None and not _is_stub(plain[0]):
+    if plain is not None and not _is_stub(plain[0], rich[0] if rich else ""):
         return plain
     return rich or plain
 

@@ -301,7 +301,9 @@ class MailtriageApp(App[None]):
             from mailtriage.imap.actions import AccountActions
 
             password = await asyncio.to_thread(self.account.imap.resolve_password)
-            self._actions = AccountActions(self.account, password, self.config.agent)
+            self._actions = AccountActions(
+                self.account, password, self.config.agent, members=self.config.members
+            )
         return self._actions
 
     @work(group="triage", exit_on_error=False, description="changing the conversation")
@@ -346,6 +348,41 @@ class MailtriageApp(App[None]):
             done = len(results) - len(failed)
             lines = [f"{done} of {len(results)} changed"] + [r.message for r in failed[:5]]
             self.notify("\n".join(lines), severity="warning" if failed else "information")
+
+    # -- notes and presence ------------------------------------------------------------------
+
+    def action_note(self) -> None:
+        from mailtriage.tui.pickers import TextPrompt
+
+        keys = self.triage_targets()
+        if len(keys) != 1:
+            self.notify("Add a note to one conversation at a time.", severity="warning")
+            return
+        members = " ".join(f"@{m}" for m in self.config.members if m != self.config.agent)
+        self.push_screen(
+            TextPrompt("Internal note (never sent to the customer)", f"… {members}".strip()),
+            lambda text: text and self.add_note(keys[0], text),
+        )
+
+    @work(group="triage", exit_on_error=False, description="adding the note")
+    async def add_note(self, key: str, text: str) -> None:
+        actions = await self.get_actions()
+        result = await actions.add_note(key, text)
+        self.notify(result.message, severity="information" if result.ok else "error")
+        if result.warning:
+            self.notify(result.warning, severity="warning")
+        self.check_for_changes()
+
+    @work(group="presence", exit_on_error=False, description="telling the team")
+    async def announce(self, key: str | None, activity: str = "viewing") -> None:
+        """Others see "alice is viewing" while we have the conversation open; off when we leave."""
+        if not self.background_sync:
+            return
+        actions = await self.get_actions()
+        if key is None:
+            await actions.clear()
+        else:
+            await actions.announce(key, activity)
 
     # -- replies -----------------------------------------------------------------------------
 

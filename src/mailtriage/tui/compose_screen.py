@@ -74,12 +74,24 @@ class ComposeScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.message.conversation_key:
+            self.app.announce(self.message.conversation_key, "replying")  # type: ignore[attr-defined]
         self._show_head()
         self._show_hints(self.prepared.hints, self.prepared.warnings)
         editor = self.query_one(TextArea)
         editor.focus()
         editor.move_cursor((0, 0))
         self.app.update_status()  # type: ignore[attr-defined]
+
+    def on_unmount(self) -> None:
+        from mailtriage.tui.reader import ReaderScreen
+
+        if self.message.conversation_key:
+            # Back to "viewing" when the reader is still open under us; otherwise gone.
+            reading = any(isinstance(s, ReaderScreen) for s in self.app.screen_stack)
+            self.app.announce(  # type: ignore[attr-defined]
+                self.message.conversation_key if reading else None
+            )
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

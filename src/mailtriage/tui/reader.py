@@ -100,6 +100,30 @@ class MessageView(Static):
     pass
 
 
+class TimelineView(Static):
+    """A team note or event: never mail, and never looks like mail."""
+
+
+def _timestamp(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def render_event(event: dict[str, Any]) -> RenderableType:
+    from mailtriage.triage.history import describe
+
+    when = datetime.fromtimestamp(float(event["time"])).strftime("%Y-%m-%d %H:%M")
+    if event["kind"] == "noted":
+        text = Text()
+        text.append(f"✎ note by {one_line(event['agent'])}  ", style="bold")
+        text.append(when, style="dim")
+        text.append("\n" + sanitize_for_terminal(event.get("text") or "").rstrip())
+        return text
+    return Text(f"· {one_line(describe(event))}  {when}", style="dim italic")
+
+
 class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *TRIAGE_BINDINGS,
@@ -175,11 +199,15 @@ class ReaderScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.app.announce(self.key)  # type: ignore[attr-defined]
         self.load()
         thread = self.query_one("#thread", VerticalScroll)
         thread.focus()
         self.call_after_refresh(thread.scroll_end, animate=False)
         self.app.update_status()  # type: ignore[attr-defined]
+
+    def on_unmount(self) -> None:
+        self.app.announce(None)  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         self._place_panel()
@@ -214,8 +242,20 @@ class ReaderScreen(Screen[None]):
         thread = self.query_one("#thread", VerticalScroll)
         y = thread.scroll_y
         thread.remove_children()
-        thread.mount_all(
-            MessageView(
+        thread.mount_all(self._thread_items(conversation, loading, waiting))
+        if keep_scroll:
+            self.call_after_refresh(thread.scroll_to, y=y, animate=False)
+        self.query_one("#customer-panel", Static).update(self._customer(conversation))
+        self._place_panel()
+
+    def _thread_items(
+        self, conversation: dict[str, Any], loading: set[tuple[str, int]], waiting: str
+    ) -> list[Static]:
+        """Messages and the team's notes/events, in time order; notes look different."""
+        store = self.app.store  # type: ignore[attr-defined]
+        items: list[tuple[float, int, Static]] = []
+        for i, m in enumerate(conversation["messages"]):
+            view = MessageView(
                 render_message(
                     m,
                     index=i,
@@ -224,12 +264,11 @@ class ReaderScreen(Screen[None]):
                     loading=waiting if (m["mailbox"], m["uid"]) in loading else "",
                 )
             )
-            for i, m in enumerate(conversation["messages"])
-        )
-        if keep_scroll:
-            self.call_after_refresh(thread.scroll_to, y=y, animate=False)
-        self.query_one("#customer-panel", Static).update(self._customer(conversation))
-        self._place_panel()
+            items.append((_timestamp(m["date"]), 0, view))
+        for event in store.timeline(self.key):
+            items.append((float(event["time"]), 1, TimelineView(render_event(event))))
+        items.sort(key=lambda item: (item[0], item[1]))
+        return [view for _, _, view in items]
 
     def _title(self, c: dict[str, Any]) -> Text:
         title = Text(no_wrap=True, overflow="ellipsis")
@@ -243,6 +282,11 @@ class ReaderScreen(Screen[None]):
         for tag in c["tags"]:
             title.append(f" #{one_line(tag)}")
         customer = c["customer"]
+        store = self.app.store  # type: ignore[attr-defined]
+        for presence in store.presence(self.key, exclude=self.app.config.agent):  # type: ignore[attr-defined]
+            title.append(
+                f"  {one_line(presence.agent)} is {presence.activity}", style="bold reverse"
+            )
         count = c["message_count"]
         title.append(f" · {_address(customer)} · {count} message{'s' if count != 1 else ''}")
         return title

@@ -77,4 +77,12 @@ TRIAGE_BINDINGS: list[BindingType] = [
         id="compose.forward",
         tooltip="Forward the last customer message",
     ),
+    Binding(
+        "n",
+        "app.note",
+        "Note",
+        show=False,
+        id="triage.note",
+        tooltip="Internal note for the team (@name mentions); never sent to the customer",
+    ),
 ]
