@@ -49,6 +49,7 @@ async def test_reply_from_template_is_sent_threaded(
     config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
     app = make_app(config, background_sync=False)
     async with app.run_test(size=(120, 35)) as pilot:
+        key = app.main.query_one("#conversations").current_key
         await pilot.press("r")
         await pilot.pause()
         picker = app.screen
@@ -64,6 +65,8 @@ async def test_reply_from_template_is_sent_threaded(
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: len(smtp_server.received) == 1)
         await wait_until(pilot, lambda: not app._outbox.pending())
+        replied = [e for e in app.store.timeline(key) if e["kind"] == "replied"]
+        assert [e["agent"] for e in replied] == ["alice"]
     (mail,) = smtp_server.received
     sent = email.message_from_bytes(mail.data, policy=email.policy.default)
     assert sent["In-Reply-To"] == "<refund1@example.jp>"

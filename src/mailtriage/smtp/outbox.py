@@ -307,9 +307,8 @@ class Outbox:
                 item.id, ("submitted",), "submitted", reason=f"sent; saving to Sent: {exc}"
             )
             return self._result(self._store.get(item.id) or item, "sent; Sent copy pending")
-        status = item.meta.get("status_after_send")
-        if status and item.conversation_key:
-            notes.append(await self._set_status(item.conversation_key, status))
+        if item.conversation_key:
+            notes += await self._tell_team(item, item.meta.get("status_after_send"))
         self._store.transition(
             item.id,
             ("submitted",),
@@ -318,20 +317,39 @@ class Outbox:
         )
         return self._result(self._store.get(item.id) or item, "sent")
 
-    async def _set_status(self, key: str, status: str) -> str:
-        from mailtriage.imap.actions import AccountActions
+    async def _tell_team(self, item: OutboxItem, status: str | None) -> list[str]:
+        """Log "replied" on the server (for history and KPIs) and apply status-after-send.
 
+        Best effort: the reply is out; a problem here becomes a note on the item, not a retry.
+        """
+        from mailtriage.imap.actions import AccountActions
+        from mailtriage.store import CacheError
+
+        key = item.conversation_key
+        assert key is not None
         try:
             actions = AccountActions(self.account, self._password("imap"), self.agent)
-        except (MailtriageError, ConfigError) as exc:
-            return f"status not changed: {exc}"
+        except (MailtriageError, ConfigError, CacheError) as exc:
+            return [f"team not told: {exc}"]
+        notes = []
         try:
-            result = await actions.set_status(key, status)
-            return "" if result.ok else f"status not changed: {result.message}"
-        except (MailtriageError, OSError) as exc:
-            return f"status not changed: {exc}"
+            details = {
+                "message_id": item.message_id,
+                "subject": item.subject,
+                "template": item.meta.get("template"),
+            }
+            logged = await actions.log_event(key, "replied", details)
+            if not logged.ok or logged.warning:
+                notes.append(f"reply not logged: {logged.warning or logged.message}")
+            if status:
+                result = await actions.set_status(key, status)
+                if not result.ok:
+                    notes.append(f"status not changed: {result.message}")
+        except (MailtriageError, CacheError, OSError) as exc:
+            notes.append(f"team not told: {exc}")
         finally:
             await actions.close()
+        return notes
 
     def _transient(self, item: OutboxItem, why: str) -> Delivery:
         attempts = item.attempts + 1
