@@ -202,6 +202,7 @@ async def test_note_key_and_timeline_and_presence(tmp_path: Path, imap_account) 
         await pilot.pause()
         title = str(reader.query_one("#reader-title").render())
         assert "bob is viewing" in title
+        assert app.load_rows([key])[key]["presence"] == "viewing"  # the list's "v" marker
         await bob_actions.close()
 
     # the note reached the server: bob's fresh cache has it after a sync

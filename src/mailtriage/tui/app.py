@@ -125,7 +125,13 @@ class MailtriageApp(App[None]):
     # -- data for the screens ----------------------------------------------------------------
 
     def load_rows(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        from mailtriage.store.events import presence_all
+
         rows = listing.conversation_rows(self.store.conn, keys)
+        for key, present in presence_all(self.store.conn, exclude=self.config.agent).items():
+            if key in rows:
+                replying = any(p.activity == "replying" for p in present)
+                rows[key]["presence"] = "replying" if replying else "viewing"
         for key, changes in self.pending.items():
             if key in rows:
                 rows[key] = {**rows[key], **changes}
@@ -142,8 +148,11 @@ class MailtriageApp(App[None]):
             keys = listing.view_keys(
                 self.store.conn, self.view, agent=self.config.agent, sort=self.sort
             )
-        self.counts = listing.view_counts(self.store.conn, agent=self.config.agent)
-        self._data_version = listing.data_version(self.store.conn)
+        version = listing.data_version(self.store.conn)
+        if version != self._data_version or not self.counts:
+            # Counts scan every conversation: only when the data changed, not per view switch.
+            self.counts = listing.view_counts(self.store.conn, agent=self.config.agent)
+        self._data_version = version
         screen = self.main
         conversations = screen.query_one(ConversationList)
         conversations.now = self.clock

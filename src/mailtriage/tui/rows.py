@@ -57,7 +57,7 @@ def layout(width: int) -> list[Column]:
         Column("prio", "!", 1),
         Column("owner", "Owner", 8),
         Column("age", "Age", 4),
-        Column("flags", "", 2),
+        Column("flags", "", 3),
         Column("count", "#", 3),
     ]
     gaps = len(fixed) + 1  # one space after each column but the last
@@ -81,7 +81,13 @@ def layout(width: int) -> list[Column]:
 def cells(row: dict[str, Any], *, selected: bool, now: float | None = None) -> dict[str, str]:
     """The text of each column for one conversation row (before fitting)."""
     now = time.time() if now is None else now
-    flags = ("@" if row.get("has_attachments") else " ") + ("?" if row.get("has_warnings") else " ")
+    # @ attachments, ? decoding warnings, v/R another agent viewing/replying right now
+    present = {"viewing": "v", "replying": "R"}.get(row.get("presence") or "", " ")
+    flags = (
+        ("@" if row.get("has_attachments") else " ")
+        + ("?" if row.get("has_warnings") else " ")
+        + present
+    )
     mark = "x" if selected else ("*" if row.get("unread") else " ")
     return {
         "mark": mark,
