@@ -209,11 +209,12 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
     session = AccountSession(account, PASSWORD)
     session.sync(prefetch_limit=0)
     runs = []
-    for _ in range(repeat * 4):
+    for _ in range(repeat * 2):
         started = time.perf_counter()
         session.sync(prefetch_limit=0)
         runs.append(time.perf_counter() - started)
     figures["no-change re-sync in a running app (median)"] = statistics.median(runs)
+    print(f"    in-app no-change runs: {[ms(r) for r in runs]}", flush=True)
     client, store = session._ensure()
     missing = store.missing_bodies(BODIES_MEASURED)
     started = time.perf_counter()
@@ -246,6 +247,7 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
             ).fetchone():
                 await asyncio.sleep(0.002)
             news.append(time.perf_counter() - started)
+            print(f"    push {i}: new message {ms(news[-1])}", flush=True)
             (uid,) = reader.conn.execute(
                 "SELECT uid FROM messages WHERE message_id=?", (f"<push{i}@b>",)
             ).fetchone()
@@ -256,6 +258,7 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
             ).fetchone():
                 await asyncio.sleep(0.002)
             keywords.append(time.perf_counter() - started)
+            print(f"    push {i}: keyword {ms(keywords[-1])}", flush=True)
         other.logout()
         reader.close()
         task.cancel()

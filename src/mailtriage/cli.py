@@ -16,6 +16,8 @@ from typing import Any
 from mailtriage import __version__
 from mailtriage.cli_compose import COMMANDS as COMPOSE_COMMANDS
 from mailtriage.cli_compose import add_compose_commands, run_compose_command
+from mailtriage.cli_reports import COMMANDS as REPORT_COMMANDS
+from mailtriage.cli_reports import add_report_commands, run_report_command
 from mailtriage.cli_triage import COMMANDS as TRIAGE_COMMANDS
 from mailtriage.cli_triage import add_triage_commands, run_triage_command
 from mailtriage.config import Config, ConfigError, load_config, print_warnings
@@ -105,10 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "search",
         parents=[common],
-        help="full-text search (Japanese too)",
-        description="Conversations whose messages contain every term.",
+        help="full-text search (Japanese too), best first",
+        description="Conversations matching every term and filter, best first. Terms and "
+        '"quoted phrases" match subject, sender or body as substrings; filters: from:X to:X '
+        "subject:X status:S assignee:NAME|none has:attachment after:YYYY-MM-DD "
+        "before:YYYY-MM-DD. See README, Search syntax.",
     )
-    p.add_argument("query", nargs="+", help="terms; all must match (substring match)")
+    p.add_argument("query", nargs="+", help="terms, phrases and filters; all must match")
     p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
     p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
     p.add_argument("--json", action="store_true", help="print a JSON array")
@@ -134,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_triage_commands(sub, common)
     add_compose_commands(sub, common)
+    add_report_commands(sub, common)
     return parser
 
 
@@ -164,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_triage_command(config, accounts, args)
         if args.command in COMPOSE_COMMANDS:
             return run_compose_command(config, accounts, args)
+        if args.command in REPORT_COMMANDS:
+            return run_report_command(config, accounts, args)
         handler = {"sync": cmd_sync, "ls": cmd_ls, "show": cmd_show, "search": cmd_search}
         return handler[args.command](config, accounts, args)
     except ConfigError as exc:
@@ -227,7 +235,7 @@ def cmd_search(config: Config, accounts: list[str], args: argparse.Namespace) ->
     for name, store in _open_stores(config, accounts):
         items += _tag_account(store.search(query, limit=args.limit), name)
         store.close()
-    items.sort(key=lambda c: c["last_message_at"], reverse=True)
+    # Each account's results come best first; with several accounts keep them grouped.
     if args.limit is not None:
         items = items[: args.limit]
     return _print_conversations(items, args.json, f"nothing matches {query!r}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailtriage.config import Config
 
-COMMANDS = ("reply", "outbox", "templates")
+COMMANDS = ("reply", "outbox", "templates", "review")
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_RETRYING = 5
@@ -85,12 +85,34 @@ def add_compose_commands(
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--check", action="store_true", help="render every template; fail on errors")
 
+    p = sub.add_parser(
+        "review",
+        parents=[common],
+        help="replies awaiting supervisor review: list, show, approve, return",
+        description="`review` lists drafts awaiting review (Drafts, keyword "
+        "mt:review/pending); `review show ID` prints one with a unified diff against the "
+        "template rendering it came from; `review approve ID` sends it through the outbox "
+        "(once; --now skips the undo window); `review return ID --note TEXT` sends it back "
+        "to its author with a note. Approve and return are for team.supervisors.",
+    )
+    p.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "approve", "return"]
+    )
+    p.add_argument("id", nargs="?", help="review id (a unique prefix is enough)")
+    p.add_argument("--note", help="with return: why (shown to the author)")
+    p.add_argument("--now", action="store_true", help="with approve: send now and wait for it")
+    p.add_argument("--all", dest="show_all", action="store_true", help="include decided drafts")
+    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
 
 def run_compose_command(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
     if args.command == "templates":
         return _templates(config, args)
     if args.command == "outbox":
         return _outbox(config, accounts, args)
+    if args.command == "review":
+        return asyncio.run(_review(config, accounts[0], args))
     return _reply(config, accounts, args)
 
 
@@ -326,3 +348,70 @@ async def _outbox_async(config: Config, accounts: list[str], args: argparse.Name
             )
         )
     return status
+
+
+async def _review(config: Config, account: str, args: argparse.Namespace) -> int:
+    import time
+
+    from mailtriage.compose import review
+    from mailtriage.mime.sanitize import sanitize_for_terminal
+    from mailtriage.smtp.outbox import Outbox
+
+    if args.action != "list" and not args.id:
+        _err(f"review {args.action}: give the review id (see `mailtriage review`)")
+        return EXIT_USAGE
+    try:
+        if args.action == "list":
+            items = await review.pending_reviews(config, account, all_states=args.show_all)
+            if args.json:
+                _dump([i.as_json() for i in items])
+            elif not items:
+                print("nothing awaits review", file=sys.stderr)
+            for i in items if not args.json else []:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.submitted_at))
+                line = f"{i.id}  {i.state:<8} {i.conversation_id}  {i.author:<10} {when}  "
+                print(sanitize_for_terminal(line + i.subject))
+            return 0
+        if args.action == "show":
+            item = await review.get_review(config, account, args.id)
+            if args.json:
+                _dump(dict(item.as_json(), body=item.body, diff=item.diff()))
+                return 0
+            print(sanitize_for_terminal(f"review {item.id} by {item.author} ({item.state})"))
+            print(sanitize_for_terminal(f"To: {', '.join(item.to)}\nSubject: {item.subject}\n"))
+            print(sanitize_for_terminal(item.diff() or "(identical to the template rendering)\n"))
+            return 0
+        if args.action == "return":
+            if not (args.note or "").strip():
+                _err("review return: --note TEXT says why (the author sees it)")
+                return EXIT_USAGE
+            decision = await review.return_to_author(config, account, args.id, args.note)
+        else:
+            box = Outbox.for_config(config, account)
+            try:
+                decision = await review.approve(
+                    config, account, args.id, outbox=box, send_at=time.time() if args.now else None
+                )
+                if args.now and decision.outbox_item is not None:
+                    await box.deliver_due()
+                    final = box.get(decision.outbox_item.id)
+                    decision = review.Decision(
+                        decision.review, final, decision.message, decision.warning
+                    )
+            finally:
+                await box.close()
+    except review.ReviewError as exc:
+        _err(str(exc))
+        return EXIT_NOT_FOUND
+    out = decision.review.as_json()
+    if decision.outbox_item is not None:
+        out["outbox"] = decision.outbox_item.as_json()
+    if args.json:
+        _dump(dict(out, message=decision.message, warning=decision.warning))
+    else:
+        print(decision.message)
+        if decision.warning:
+            _err(decision.warning)
+    if args.now and decision.outbox_item is not None:
+        return _EXIT_FOR_STATE.get(decision.outbox_item.state, EXIT_FAILED)
+    return 0

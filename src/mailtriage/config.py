@@ -14,7 +14,11 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailtriage.rules.model import Rule
+    from mailtriage.sla.settings import SlaConfig
 
 SECURITY_MODES = ("tls", "starttls", "insecure-plaintext")
 DEFAULT_PORTS = {
@@ -147,6 +151,8 @@ class ComposeConfig:
     outbox_dir: Path = field(default_factory=default_state_dir)
     template_dirs: tuple[Path, ...] = ()
     company: dict[str, str] = field(default_factory=dict)
+    auto_ack: str | None = None  # compose.auto_ack: template name/key; None: off
+    auto_ack_per_sender_per_day: int = 3
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,9 @@ class Config:
     warnings: tuple[str, ...] = ()
     ui: UiConfig = field(default_factory=UiConfig)
     compose: ComposeConfig = field(default_factory=ComposeConfig)
+    sla: SlaConfig = field(default_factory=lambda: _sla_table(None))
+    rules: tuple[Rule, ...] = ()  # [[rules.rule]], in file order
+    away: tuple[str, ...] = ()  # team.away: members who get no new assignments
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -346,6 +355,12 @@ def parse_config(
     team = root.table("team", required=False)
     members = team.names("members") if team else ()
     supervisors = team.names("supervisors") if team else ()
+    away = team.names("away") if team else ()
+    for name in away:
+        if members and name not in members:
+            raise ConfigError(
+                path, "team.away", f"{name!r} is not in team.members", f'remove "{name}"'
+            )
     for sup in supervisors:
         if members and sup not in members:
             raise ConfigError(
@@ -377,6 +392,8 @@ def parse_config(
 
     rules = root.table("rules", required=False)
     own_reply = _bool(rules, "own_reply_moves_to_in_progress", True) if rules else True
+    sla = _sla_table(root.table("sla", required=False))
+    rule_list = _rule_list(rules, members, sla) if rules else ()
 
     accounts_table = root.table("accounts")
     assert accounts_table is not None
@@ -428,7 +445,24 @@ def parse_config(
         warnings=tuple(warnings),
         ui=ui,
         compose=compose,
+        sla=sla,
+        rules=rule_list,
+        away=away,
     )
+
+
+def _sla_table(reader: _Reader | None) -> SlaConfig:
+    # Imported here: mailtriage.sla imports this module for _Reader and ConfigError.
+    from mailtriage.sla.settings import parse_sla
+
+    return parse_sla(reader)
+
+
+def _rule_list(reader: _Reader, members: tuple[str, ...], sla: SlaConfig) -> tuple[Rule, ...]:
+    from mailtriage.rules.model import parse_rules
+
+    reader.unknown({"own_reply_moves_to_in_progress", "rule"})
+    return parse_rules(reader, members, sla)
 
 
 def _bool(reader: _Reader, name: str, default: bool) -> bool:
@@ -467,6 +501,8 @@ def _compose(
                 "undo_seconds",
                 "quote",
                 "outbox_dir",
+                "auto_ack",
+                "auto_ack_per_sender_per_day",
             }
         )
         charset = (compose.str("charset", "utf-8") or "utf-8").lower()
@@ -482,6 +518,8 @@ def _compose(
             iso2022jp_domains=tuple(d.lower() for d in _strings(compose, "iso2022jp_domains")),
             undo_seconds=compose.int("undo_seconds", 10, 0, 600),
             quote=_bool(compose, "quote", True),
+            auto_ack=compose.str("auto_ack") or None,
+            auto_ack_per_sender_per_day=compose.int("auto_ack_per_sender_per_day", 3, 1, 100),
         )
         if outbox_dir:
             kwargs["outbox_dir"] = Path(outbox_dir).expanduser()

@@ -18,7 +18,7 @@ from support.configs import write_config
 SMTP_USER, SMTP_PASSWORD = "agent", "agentpw"
 
 
-def smtp_extra(smtp_port: int, ca_file: Path, compose: str = "") -> str:
+def smtp_extra(smtp_port: int, ca_file: Path, compose: str = "", agent: str = "alice") -> str:
     return f"""
 [accounts.support.smtp]
 host = "127.0.0.1"
@@ -30,7 +30,7 @@ ca_file = "{ca_file}"
 timeout = 5
 
 [agent]
-name = "alice"
+name = "{agent}"
 display_name = "佐藤 花子"
 signature = "Example株式会社 サポート 佐藤"
 
@@ -44,13 +44,20 @@ survey_url = "https://example.co.jp/survey"
 """
 
 
-def make_config(tmp_path: Path, imap_account: Any, smtp_port: int, ca: Path, **kw: Any) -> Config:
-    directory = tmp_path / "alice"
+def make_config(
+    tmp_path: Path, imap_account: Any, smtp_port: int, ca: Path, agent: str = "alice", **kw: Any
+) -> Config:
+    """An agent's own config, cache and (for agents other than alice) outbox directory."""
+    directory = tmp_path / agent
     directory.mkdir(parents=True, exist_ok=True)
-    path = write_config(directory, imap_account, agent="alice")
+    path = write_config(directory, imap_account, agent=agent)
     # write_config writes [agent] first; ours replaces it (TOML forbids a table twice).
-    text = path.read_text(encoding="utf-8").replace('[agent]\nname = "alice"\n', "")
-    path.write_text(text + smtp_extra(smtp_port, ca, kw.get("compose", "")), encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace(f'[agent]\nname = "{agent}"\n', "")
+    compose = kw.get("compose", "")
+    if agent != "alice":
+        compose += f'\noutbox_dir = "{directory / "state"}"\n'
+    extra = smtp_extra(smtp_port, ca, compose, agent)
+    path.write_text(text + extra, encoding="utf-8")
     return load_config(path)
 
 

@@ -1039,6 +1039,25 @@ case(
     text_from_html=True,
 )
 
+# What Python's own generator writes for a display name full of specials: unquoted, so a
+# strict address parser loses the address; the angle brackets still say where it is.
+case(
+    "unquoted_specials_display_name",
+    msg(
+        [
+            b"From: [link=https://evil.example]Admin[/link] =?utf-8?b?4oGmwpszMW0=?=",
+            b" <evil@Example.COM>",
+            b"Subject: x",
+            DATE,
+        ],
+        b"x\r\n",
+    ),
+    from_=addr("[link=https://evil.example]Admin[/link] \u2066\x9b31m", "evil@example.com"),
+    # \x9b31m is a C1 CSI sequence: removed whole; the isolate becomes the marker
+    sanitized={"from_name": "[link=https://evil.example]Admin[/link] \ufffd"},
+    warnings=["From: display name has unquoted special characters"],
+)
+
 
 def main() -> None:
     CORPUS.mkdir(exist_ok=True)

@@ -21,6 +21,11 @@ CORE = [
     "mailtriage.compose.tone",
     "mailtriage.smtp.outbox",
     "mailtriage.store.outbox",
+    "mailtriage.store.kpi",
+    "mailtriage.sla",
+    "mailtriage.sla.kpi",
+    "mailtriage.rules",
+    "mailtriage.cli_reports",
 ]
 
 

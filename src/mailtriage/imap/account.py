@@ -37,7 +37,11 @@ class AccountSync:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
     async def sync(self, progress: Progress | None = None) -> SyncReport:
-        """One sync of INBOX and Sent (raises MailtriageError subclasses on trouble)."""
+        """One sync of INBOX and Sent (raises MailtriageError subclasses on trouble).
+
+        Shares the sync thread with watch(): while watch() runs, a sync() waits for it to
+        end, so an app that watches needs no sync() of its own.
+        """
         return await self._call(self._executor, self._session.sync, progress)
 
     async def watch(self, on_event: Callable[[SyncEvent], None]) -> None:

@@ -100,7 +100,7 @@ class AccountSession:
                 client, store, self.account, progress, self.caps, inbox_last, self.folders
             )
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
-            prefetch(client, store, wanted)
+            report.bodies = prefetch(client, store, wanted)
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "sync") from exc
         except sqlite3.OperationalError as exc:

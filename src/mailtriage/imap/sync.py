@@ -59,6 +59,7 @@ class SyncReport:
     account: str
     folders: list[FolderReport] = field(default_factory=list)
     seconds: float = 0.0
+    bodies: int = 0  # prefetched after the sync
 
     @property
     def new(self) -> int:

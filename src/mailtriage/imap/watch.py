@@ -76,6 +76,13 @@ def run_watch(
                 report = session.sync(inbox_last=True, prefetch_limit=WATCH_PREFETCH, backfill=True)
                 if _changes(report):
                     emit("changed", _changes(report))
+                if report.bodies:
+                    # Prefetch re-selected INBOX, and a SELECT reports no change made before
+                    # it: a keyword set during the prefetch would wait for the next wake-up.
+                    # A second (QRESYNC: one round trip) pass picks it up before IDLE.
+                    again = session.sync(inbox_last=True, prefetch_limit=0)
+                    if _changes(again):
+                        emit("changed", _changes(again))
                 backoff = BACKOFF_FIRST
                 if session.can_idle:
                     emit("idle", "up to date; waiting for mail (IDLE)")

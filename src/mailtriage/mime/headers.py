@@ -121,6 +121,7 @@ def parse_addresses(raw: bytes) -> tuple[list[Address], list[str]]:
     (backslash), which would otherwise escape the closing quote of a display name.
     """
     text, warnings = raw_text(raw)
+    charset_warnings = list(warnings)
     result: list[Address] = []
     for name, addr in getaddresses([text]):
         name = name.strip()
@@ -138,7 +139,23 @@ def parse_addresses(raw: bytes) -> tuple[list[Address], list[str]]:
         display, more = decode_encoded_words(text)
         result.append(Address(name=clean(display.strip()), email=""))
         warnings.extend([*more, "unparseable address"])
+    if "unparseable address" in warnings:
+        lone = _LONE_MAILBOX.fullmatch(text.strip())
+        if lone and _canonical_addr(lone.group(2)):
+            # One mailbox whose display name has unquoted specials ("[x]", ":"): getaddresses
+            # split it apart, but its angle brackets say unambiguously where the address is.
+            display, more = decode_encoded_words(lone.group(1).strip())
+            address = Address(name=clean(display.strip()), email=_canonical_addr(lone.group(2)))
+            return [address], [
+                *charset_warnings,
+                *more,
+                "display name has unquoted special characters",
+            ]
     return result, warnings
+
+
+# No comma, quote or angle bracket in the name: those would make it a list, not one mailbox.
+_LONE_MAILBOX = re.compile(r'([^<>",]*)\s*<([^<>\s,]+)>', re.DOTALL)
 
 
 def _canonical_addr(addr: str) -> str:

@@ -57,7 +57,6 @@ _WHITESPACE = re.compile(rb"\s+")
 _CLEAN_HEAD = re.compile(
     rb"(?:From [^\r\n]*\r?\n)?(?:(?:[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*\r?\n)*(?:\r?\n|\Z)"
 )
-_LONG_LINE = re.compile(rb"[^\n]{999}")
 _FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
 _SPACED_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]+:")
 
@@ -219,7 +218,8 @@ def repair_header_block(data: bytes) -> tuple[bytes, list[str]]:
     it before the blank line; otherwise it is where the body starts (no separator).
     """
     match = _CLEAN_HEAD.match(data)
-    if match is not None and not _LONG_LINE.search(data, 0, match.end()):
+    # split + len is C speed; a [^\n]{999} regex search took 15 ms on a 200 KB header block
+    if match is not None and max(map(len, data[: match.end()].split(b"\n"))) <= 999:
         return data, []
     lines = data.split(b"\n")
     end = next((i for i, line in enumerate(lines) if line in (b"", b"\r")), len(lines))
@@ -229,7 +229,7 @@ def repair_header_block(data: bytes) -> tuple[bytes, list[str]]:
     out: list[bytes] = []
     for number, line in enumerate(lines[:end], 1):
         index = number - 1
-        if len(line) > 998:
+        if len(line.rstrip(b"\r")) > 998:
             warnings.append(f"header line {number} longer than 998 bytes")
         if index == 0 and line.startswith(b"From "):
             out.append(line)  # mbox separator: the stdlib parser knows it

@@ -31,6 +31,11 @@ from mailtriage.smtp.server_side import ServerSide, Snapshot
 from mailtriage.smtp.submit import SubmitError, submit
 from mailtriage.store.outbox import ACTIVE, OutboxItem, OutboxStore, outbox_path
 
+# Keywords on the Sent copy of an RFC 3834 auto-reply: `mt:auto-replied` marks it for KPIs
+# and readers; `mt:status/unhandled` makes it a "marked" message, so the cache's own-reply rule
+# does not move the conversation to In progress.
+AUTO_SENT_FLAGS = ("mt:auto-replied", "mt:status/unhandled")
+
 # Test seam (tests/compose/test_send_crash.py): SIGKILL ourselves at a named point.
 CRASH_ENV = "MAILTRIAGE_TEST_CRASH_AT"
 
@@ -96,22 +101,50 @@ class Outbox:
             "status_after_send": message.status_after_send,
             "template": message.template_key,
             "in_reply_to": message.in_reply_to,
-            "agent": self.agent,
-            "snapshot": snapshot.as_json() if snapshot else None,
             "warnings": warnings,
         }
-        item = self._store.add(
+        item = self.enqueue_raw(
+            raw,
             message_id=message.message_id,
             conversation_key=message.conversation_key,
             subject=message.subject,
-            mail_from=self.account.address,
             recipients=message.recipients(),
+            meta=meta,
+            send_at=send_at,
+            snapshot=snapshot,
+            force=force,
+        )
+        return item, warnings
+
+    def enqueue_raw(
+        self,
+        raw: bytes,
+        *,
+        message_id: str,
+        conversation_key: str | None,
+        subject: str,
+        recipients: list[str],
+        meta: dict[str, Any],
+        send_at: float | None = None,
+        snapshot: Snapshot | None = None,
+        force: bool = False,
+    ) -> OutboxItem:
+        """enqueue() for a message already in wire form (an approved review draft, an
+        auto-acknowledgement). meta: status_after_send, template, in_reply_to, and
+        "auto" (RFC 3834: no \\Answered, logged as an automatic reply, Sent copy marked)."""
+        meta = dict(meta, agent=self.agent, snapshot=snapshot.as_json() if snapshot else None)
+        meta.setdefault("warnings", [])
+        return self._store.add(
+            message_id=message_id,
+            conversation_key=conversation_key,
+            subject=subject,
+            mail_from=self.account.address,
+            recipients=recipients,
             raw=raw,
             meta=meta,
             send_at=time.time() + self.undo_seconds if send_at is None else send_at,
             force=force,
         )
-        return item, warnings
 
     def cancel(self, item_id: int) -> bool:
         """True when it will not be sent; False when it is already on its way or sent."""
@@ -128,6 +161,13 @@ class Outbox:
             stage="",
             reason=None,
         )
+
+    def schedule(self, item_id: int, at: float) -> bool:
+        """Move a queued item's send time (an approved review leaves its parking slot)."""
+        return self._store.transition(item_id, ("queued",), "queued", send_at=at)
+
+    def by_message_id(self, message_id: str) -> OutboxItem | None:
+        return self._store.by_message_id(message_id)
 
     def pending(self) -> list[OutboxItem]:
         """Everything not yet done or cancelled, soonest first."""
@@ -293,9 +333,15 @@ class Outbox:
         try:
             if in_sent is None:
                 in_sent = await self._imap(lambda s: s.in_sent(item.message_id))
+            auto = bool(item.meta.get("auto"))
             if not in_sent:
-                await self._imap(lambda s: s.append_sent(item.raw))
-            await self._imap(lambda s: s.mark_answered(item.meta.get("in_reply_to")))
+                # An automatic reply's Sent copy carries keywords that keep the conversation
+                # Unhandled (triage.state treats an unmarked reply of ours as a first response).
+                flags = AUTO_SENT_FLAGS if auto else ()
+                await self._imap(lambda s: s.append_sent(item.raw, flags))
+            if not auto:
+                # \\Answered would tell every other client that a human answered it.
+                await self._imap(lambda s: s.mark_answered(item.meta.get("in_reply_to")))
         except (
             MailtriageError,
             ConfigError,
@@ -333,11 +379,16 @@ class Outbox:
             return [f"team not told: {exc}"]
         notes = []
         try:
-            details = {
+            details: dict[str, object] = {
                 "message_id": item.message_id,
                 "subject": item.subject,
                 "template": item.meta.get("template"),
             }
+            if item.meta.get("auto"):
+                # KPIs must not count it as a first response: they skip details["auto"].
+                details["auto"] = "auto-replied"
+            if item.meta.get("review"):
+                details["review"] = item.meta["review"]
             logged = await actions.log_event(key, "replied", details)
             if not logged.ok or logged.warning:
                 notes.append(f"reply not logged: {logged.warning or logged.message}")

@@ -90,8 +90,9 @@ class ServerSide:
     def in_sent(self, message_id: str) -> bool:
         return bool(self._find(self.sent_folder(), message_id))
 
-    def append_sent(self, raw: bytes) -> None:
-        self.client().append(self.sent_folder(), raw, flags=(b"\\Seen",))
+    def append_sent(self, raw: bytes, keywords: tuple[str, ...] = ()) -> None:
+        flags = (b"\\Seen", *(k.encode() for k in keywords))
+        self.client().append(self.sent_folder(), raw, flags=flags)
 
     def mark_answered(self, message_id: str | None) -> bool:
         if not message_id:

@@ -1,0 +1,212 @@
+"""Search over a real SQLite cache: terms, phrases, field filters, CJK short terms, ranking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailtriage.store import MessageRow, Store
+from mailtriage.store.search import parse_query
+from mailtriage.triage.threads import normalize_subject
+
+_uid = count(1)
+
+
+def _ts(day: str) -> float:
+    return datetime.fromisoformat(day).timestamp()  # local time, as before:/after: read it
+
+
+def row(
+    message_id: str,
+    *,
+    subject: str,
+    text: str = "",
+    sender: tuple[str, str] = ("山田 太郎", "taro@example.jp"),
+    to: list[dict[str, str]] | None = None,
+    day: str = "2025-02-03T10:00",
+    flags: list[str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> MessageRow:
+    return MessageRow(
+        mailbox="INBOX",
+        uidvalidity=1,
+        uid=next(_uid),
+        message_id=message_id,
+        in_reply_to=[],
+        references=[],
+        subject=subject,
+        norm_subject=normalize_subject(subject) + message_id,  # one conversation each
+        from_name=sender[0],
+        from_email=sender[1],
+        to=to or [{"name": "", "email": "support@example.co.jp"}],
+        cc=[],
+        date=day,
+        ts=_ts(day),
+        flags=flags or [],
+        size=100,
+        inbound=True,
+        counterpart_name=sender[0],
+        counterpart_email=sender[1],
+        text=text,
+        text_from_html=False,
+        attachments=attachments or [],
+        warnings=[],
+        raw=b"raw",
+    )
+
+
+PDF = {"filename": "請求書.pdf", "content_type": "application/pdf", "size": 9, "inline": False}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(Path(tmp_path_factory.mktemp("search")) / "cache.sqlite3")
+    with store.atomic():
+        store.insert_messages(
+            [
+                row(
+                    "<refund-subject@x>",
+                    subject="返金のお願い",
+                    text="先月の請求について返金をお願いします。",
+                    day="2025-02-01T09:00",
+                ),
+                row(
+                    "<refund-body@x>",
+                    subject="ご相談",
+                    text="長い本文です。" * 40 + "返金できますか。",
+                    sender=("佐藤 花子", "hanako@example.jp"),
+                    day="2025-02-05T09:00",
+                    flags=["mt:status/in-progress", "mt:assignee/alice"],
+                ),
+                row(
+                    "<invoice@x>",
+                    subject="Invoice question",
+                    text="Please resend the PDF of invoice 4411.",
+                    sender=("Bob Smith", "bob@example.com"),
+                    to=[{"name": "Billing Team", "email": "billing@example.co.jp"}],
+                    day="2025-01-20T09:00",
+                    attachments=[PDF],
+                    flags=["mt:status/done", "mt:assignee/bob"],
+                ),
+                row(
+                    "<phrase@x>",
+                    subject="Password reset",
+                    text="The reset link expired before I could use it.",
+                    sender=("Carol", "carol@example.org"),
+                    day="2025-02-10T09:00",
+                ),
+                row(
+                    "<words@x>",
+                    subject="Link",
+                    text="Could you reset my account? The link I got has expired.",
+                    sender=("Dan", "dan@example.org"),
+                    day="2025-02-11T09:00",
+                ),
+            ]
+        )
+    return store
+
+
+def subjects(store: Store, query: str, **kw: Any) -> list[str]:
+    return [c["subject"] for c in store.search(query, **kw)]
+
+
+def test_japanese_substring_best_first(store: Store) -> None:
+    # Both mention 返金; the one with it in the subject ranks first although it is older.
+    assert subjects(store, "返金") == ["返金のお願い", "ご相談"]
+    assert subjects(store, "返金できますか") == ["ご相談"]
+
+
+def test_one_character_cjk_term_uses_like(store: Store) -> None:
+    assert set(subjects(store, "金")) == {"返金のお願い", "ご相談"}
+    assert subjects(store, "佐藤") == ["ご相談"]  # sender name, two characters
+
+
+def test_short_term_narrows_fts_candidates(store: Store) -> None:
+    assert subjects(store, "請求について 先月") == ["返金のお願い"]
+    assert subjects(store, "請求について 佐藤") == []
+
+
+def test_english_terms_all_must_match(store: Store) -> None:
+    assert subjects(store, "resend pdf") == ["Invoice question"]
+    assert subjects(store, "RESEND nothing-like-this") == []
+
+
+def test_quoted_phrase_is_one_substring(store: Store) -> None:
+    assert subjects(store, '"link expired"') == ["Password reset"]
+    assert set(subjects(store, "link expired")) == {"Link", "Password reset"}
+    assert subjects(store, '"reset link expired"') == ["Password reset"]
+
+
+def test_field_filters(store: Store) -> None:
+    assert subjects(store, "from:hanako") == ["ご相談"]
+    assert subjects(store, "from:佐藤") == ["ご相談"]
+    assert subjects(store, 'from:"Bob Smith"') == ["Invoice question"]
+    assert subjects(store, "to:billing") == ["Invoice question"]
+    assert subjects(store, "to:Billing") == ["Invoice question"]
+    assert subjects(store, "subject:invoice") == ["Invoice question"]
+    assert subjects(store, "subject:返金") == ["返金のお願い"]  # not the body-only match
+    assert subjects(store, "subject:reset link") == ["Password reset"]
+    assert subjects(store, "has:attachment") == ["Invoice question"]
+    assert subjects(store, "status:in-progress") == ["ご相談"]
+    assert subjects(store, "status:対応済") == ["Invoice question"]
+    assert subjects(store, "assignee:alice 返金") == ["ご相談"]
+    assert subjects(store, "assignee:none 返金") == ["返金のお願い"]
+
+
+def test_date_filters(store: Store) -> None:
+    assert subjects(store, "before:2025-02-01") == ["Invoice question"]
+    assert subjects(store, "after:2025-02-10") == ["Link", "Password reset"]
+    assert subjects(store, "after:2025-02-02 before:2025-02-06 返金") == ["ご相談"]
+
+
+def test_filters_only_are_newest_first_and_limit(store: Store) -> None:
+    assert subjects(store, "status:unhandled") == [
+        "Link",
+        "Password reset",
+        "返金のお願い",
+    ]
+    assert subjects(store, "status:unhandled", limit=1) == ["Link"]
+    assert subjects(store, "返金", limit=1) == ["返金のお願い"]
+
+
+def test_unknown_prefixes_are_plain_terms(store: Store) -> None:
+    assert subjects(store, "Re:返金") == []  # "Re:返金" is one term, found nowhere
+    assert subjects(store, "before:someday") == []
+    assert parse_query("before:someday").fts == ['"before:someday"']
+
+
+def test_return_shape_is_the_conversation_dict(store: Store) -> None:
+    (found,) = store.search("from:hanako")
+    assert set(found) == {
+        "id",
+        "key",
+        "subject",
+        "customer",
+        "status",
+        "assignee",
+        "priority",
+        "tags",
+        "last_message_at",
+        "message_count",
+        "unread",
+    }
+    assert found["customer"] == {"name": "佐藤 花子", "email": "hanako@example.jp"}
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ['"; DROP TABLE messages; --', '"', '""', "NEAR(a b)", "a* OR b", "subject:", "%", "_", "\\"],
+)
+def test_hostile_queries_are_data(store: Store, hostile: str) -> None:
+    assert store.search(hostile) == []
+    assert store.stats()["messages"] == 5
+
+
+def test_empty_query(store: Store) -> None:
+    assert store.search("") == []
+    assert store.search("   ") == []
