@@ -127,3 +127,31 @@ async def test_attach_a_file_and_discard_needs_confirmation(
         await pilot.press("escape")
         assert app.screen is not compose
         assert smtp_server.received == []
+
+
+async def test_submit_for_review_from_compose(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.compose import review
+    from mailtriage.tui.reader import ReaderScreen
+
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        app.screen.load(keep_scroll=True)
+        await pilot.pause()
+        assert "awaiting review" in str(app.screen.query_one("#reader-title").render())
+    pending = await review.pending_reviews(config, "support")
+    assert [(p.author, p.state) for p in pending] == [("alice", "pending")]
+    assert smtp_server.received == []  # nothing goes out before a supervisor approves

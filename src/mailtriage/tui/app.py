@@ -503,6 +503,17 @@ class MailtriageApp(App[None]):
     def queue_outgoing(self, message: Any, snapshot: Any) -> None:
         self._queue(message, snapshot)
 
+    @work(group="outbox", exit_on_error=False, description="submitting for review")
+    async def submit_for_review(self, message: Any, template_body: str, snapshot: Any) -> None:
+        from mailtriage.compose import review
+
+        item = await review.submit_for_review(
+            self.config, self.account.name, message, template_body, snapshot=snapshot
+        )
+        supervisors = ", ".join(self.config.supervisors) or "a supervisor"
+        self.notify(f"Submitted for review ({item.id}); {supervisors} will approve or return it.")
+        self.check_for_changes()
+
     @work(group="outbox", exit_on_error=False, description="queueing the reply")
     async def _queue(self, message: Any, snapshot: Any) -> None:
         outbox = await self.get_outbox()
@@ -597,6 +608,18 @@ class MailtriageApp(App[None]):
             self.set_sync_state(event.message)
         if event.kind in ("changed", "idle"):
             self.check_for_changes()
+        if event.kind == "changed" and self.config.compose.auto_ack:
+            self.auto_ack()
+
+    @work(exclusive=True, group="auto-ack", exit_on_error=False, description="auto-acknowledging")
+    async def auto_ack(self) -> None:
+        """One RFC 3834 acknowledgement per new conversation (config compose.auto_ack)."""
+        from mailtriage.compose.autoack import auto_acknowledge
+
+        outbox = await self.get_outbox()
+        acks = await auto_acknowledge(self.config, self.account.name, outbox)
+        if any(ack.sent for ack in acks):
+            self.deliver_loop()
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

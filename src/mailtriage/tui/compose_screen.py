@@ -38,6 +38,13 @@ class ComposeScreen(Screen[None]):
             tooltip="Queue for sending (undo window, then SMTP, Sent, status)",
         ),
         Binding(
+            "ctrl+r",
+            "review",
+            "For review",
+            id="compose.review",
+            tooltip="Save on the server for a supervisor to approve (then it is sent) or return",
+        ),
+        Binding(
             "ctrl+o",
             "external_editor",
             "$EDITOR",
@@ -149,6 +156,17 @@ class ComposeScreen(Screen[None]):
             return
         self.message = self.message.with_body(body)
         self.app.queue_outgoing(self.message, self.prepared.snapshot)  # type: ignore[attr-defined]
+        self.dismiss(None)
+
+    def action_review(self) -> None:
+        body = self.query_one(TextArea).text
+        if not body.strip():
+            self.notify("Nothing to review: the text is empty.", severity="warning")
+            return
+        self.message = self.message.with_body(body)
+        self.app.submit_for_review(  # type: ignore[attr-defined]
+            self.message, self.original_body, self.prepared.snapshot
+        )
         self.dismiss(None)
 
     def action_discard(self) -> None:

@@ -283,6 +283,10 @@ class ReaderScreen(Screen[None]):
             title.append(f" #{one_line(tag)}")
         customer = c["customer"]
         store = self.app.store  # type: ignore[attr-defined]
+        from mailtriage.store.review import awaiting_review
+
+        if awaiting_review(store.conn, self.key):
+            title.append("  awaiting review", style="bold reverse")
         for presence in store.presence(self.key, exclude=self.app.config.agent):  # type: ignore[attr-defined]
             title.append(
                 f"  {one_line(presence.agent)} is {presence.activity}", style="bold reverse"
