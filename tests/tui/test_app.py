@@ -11,6 +11,7 @@ from mailtriage.tui.conversation_list import ConversationList
 from mailtriage.tui.help_screen import HelpScreen
 from mailtriage.tui.main_screen import MainScreen
 from mailtriage.tui.reader import ReaderScreen
+from mailtriage.tui.rows import sla_text
 from support.cache import FIXED_NOW
 
 
@@ -28,7 +29,8 @@ async def test_starts_on_unhandled_oldest_waiting_first(build_app, tui_config) -
         assert listing_.keys == expected and len(expected) > 10
         rows = [listing_.row(i) for i in range(3)]
         assert [r["last_ts"] for r in rows] == sorted(r["last_ts"] for r in rows)
-        assert app.counts == listing.view_counts(store.conn, agent="alice")
+        counts = listing.view_counts(store.conn, agent="alice")
+        assert {k: app.counts[k] for k in counts} == counts
         assert listing_.has_focus
 
 
@@ -81,6 +83,8 @@ async def test_views_by_number_and_brackets(build_app) -> None:  # type: ignore[
         await pilot.press("right_square_bracket")
         assert app.view == "done"
         await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert app.view == "due-soon"  # wrapped around: unhandled is first, due soon last
+        await pilot.press("8")
         assert app.view == "all"
         assert len(conversations(app).keys) == app.counts["all"]
         await pilot.press("4")
@@ -291,8 +295,8 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
         await pilot.pause()
         sidebar = app.main.query_one("#sidebar")
         assert "/ 請求" in str(sidebar.render())
-        # click the first saved search: 8 views, a blank line, the title, then the entries
-        await pilot.click("#sidebar", offset=(2, 10))
+        # click the first saved search: 10 views, a blank line, the title, then the entries
+        await pilot.click("#sidebar", offset=(2, 12))
         await pilot.pause()
         assert app.search_query == "請求書"
         assert conversations(app).keys == [c["key"] for c in app.store.search("請求書")]
@@ -305,3 +309,26 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
         await pilot.pause(0.3)
         assert app.search_query == "refund"
         assert "Refunds" in str(sidebar.render())
+
+
+async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.counts["overdue"] > 0
+        status = str(app.main.query_one("#status").render())
+        assert f"{app.counts['overdue']} overdue" in status
+        await pilot.press("9")
+        listing_ = conversations(app)
+        rows = [listing_.row(i) for i in range(len(listing_.keys))]
+        assert len(rows) == app.counts["overdue"]
+        assert all(r["sla"].state == "overdue" for r in rows)
+        remaining = [r["sla"].remaining_seconds for r in rows]
+        assert remaining == sorted(remaining)  # most overdue first
+        text = "".join(seg.text for seg in listing_.render_line(0))
+        shown = sla_text(rows[0]["sla"])
+        assert shown.startswith("-") and f" {shown} " in text
+        await pilot.press("0")
+        rows = [listing_.row(i) for i in range(len(listing_.keys))]
+        assert all(r["sla"].state == "due-soon" for r in rows)

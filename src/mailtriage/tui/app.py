@@ -21,7 +21,7 @@ from mailtriage.tui.commands import BindingCommands
 from mailtriage.tui.main_screen import MainScreen
 from mailtriage.tui.rows import one_line
 from mailtriage.tui.themes import ThemeError, builtin_themes, load_theme_file
-from mailtriage.tui.views import BY_ID, VIEWS
+from mailtriage.tui.views import BY_ID, SLA_VIEWS, VIEWS
 
 log = logging.getLogger("mailtriage.tui")
 CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
@@ -125,9 +125,14 @@ class MailtriageApp(App[None]):
     # -- data for the screens ----------------------------------------------------------------
 
     def load_rows(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        from mailtriage.sla import sla_for
         from mailtriage.store.events import presence_all
 
         rows = listing.conversation_rows(self.store.conn, keys)
+        for key, clock in sla_for(
+            self.store.conn, list(rows), now=self.clock, policy=self.config.sla
+        ).items():
+            rows[key]["sla"] = clock
         for key, present in presence_all(self.store.conn, exclude=self.config.agent).items():
             if key in rows:
                 replying = any(p.activity == "replying" for p in present)
@@ -144,6 +149,11 @@ class MailtriageApp(App[None]):
         started = time.perf_counter()
         if self.search_query:
             keys = [c["key"] for c in self.store.search(self.search_query)]
+        elif self.view in SLA_VIEWS:
+            from mailtriage.sla import due_soon_keys, overdue_keys
+
+            pick = overdue_keys if self.view == "overdue" else due_soon_keys
+            keys = pick(self.store.conn, now=self.clock, policy=self.config.sla)
         else:
             keys = listing.view_keys(
                 self.store.conn, self.view, agent=self.config.agent, sort=self.sort
@@ -152,6 +162,7 @@ class MailtriageApp(App[None]):
         if version != self._data_version or not self.counts:
             # Counts scan every conversation: only when the data changed, not per view switch.
             self.counts = listing.view_counts(self.store.conn, agent=self.config.agent)
+            self.count_sla()
         self._data_version = version
         screen = self.main
         conversations = screen.query_one(ConversationList)
@@ -169,6 +180,30 @@ class MailtriageApp(App[None]):
             refresh = getattr(screen_, "data_changed", None)
             if refresh is not None:
                 refresh()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="sla",
+        exit_on_error=False,
+        description="counting SLA clocks",
+    )
+    def count_sla(self) -> None:
+        """Overdue/due-soon counts walk every open conversation: off the UI thread."""
+        from mailtriage.sla import due_soon_keys, overdue_keys
+
+        store = Store(self.account.cache_path, readonly=True)
+        try:
+            overdue = len(overdue_keys(store.conn, now=self.clock, policy=self.config.sla))
+            soon = len(due_soon_keys(store.conn, now=self.clock, policy=self.config.sla))
+        finally:
+            store.close()
+        self.call_from_thread(self._show_sla_counts, overdue, soon)
+
+    def _show_sla_counts(self, overdue: int, soon: int) -> None:
+        self.counts = {**self.counts, "overdue": overdue, "due-soon": soon}
+        self.main.show_views(self.view, self.counts, self.search_query)
+        self.update_status()
 
     def check_for_changes(self) -> None:
         """Another connection committed (our sync worker, another process): show it."""
@@ -564,6 +599,8 @@ class MailtriageApp(App[None]):
             f" {self.account.name} · {self.account.address} · as {self.config.agent} ·"
             f" {self.sync_state}"
         )
+        if self.counts.get("overdue"):
+            text += f" · {self.counts['overdue']} overdue"
         if self._outbox is not None:
             waiting = len(self._outbox.pending())
             if waiting:

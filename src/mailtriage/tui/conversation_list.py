@@ -34,6 +34,7 @@ class ConversationList(ScrollView, can_focus=True):
         "conversation-list--done",
         "conversation-list--selected",
         "conversation-list--dim",
+        "conversation-list--due-soon",
     }
     DEFAULT_CSS = """
     ConversationList {
@@ -48,6 +49,7 @@ class ConversationList(ScrollView, can_focus=True):
     ConversationList > .conversation-list--done { color: $text-muted; }
     ConversationList > .conversation-list--selected { background: $accent 30%; }
     ConversationList > .conversation-list--dim { color: $text-muted; }
+    ConversationList > .conversation-list--due-soon { color: $warning; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -103,6 +105,7 @@ class ConversationList(ScrollView, can_focus=True):
             "x",
             "toggle_select",
             "Select",
+            show=False,
             id="list.select",
             tooltip="Select for a bulk action (assign/status on many at once)",
         ),
@@ -210,13 +213,19 @@ class ConversationList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("conversation-list--cursor")
         urgent = self.get_component_rich_style("conversation-list--urgent")
         dim = self.get_component_rich_style("conversation-list--dim")
+        due_soon = self.get_component_rich_style("conversation-list--due-soon")
         segments = []
         for text, column in render_row(
             row, self._columns, selected=key in self.selected, now=self.now
         ):
             piece_style = style
-            if column == "prio" and row["priority"] == "urgent":
+            sla_state = getattr(row.get("sla"), "state", None)
+            if (column == "prio" and row["priority"] == "urgent") or (
+                column == "sla" and sla_state == "overdue"
+            ):
                 piece_style = style + urgent
+            elif column == "sla" and sla_state == "due-soon":
+                piece_style = style + due_soon
             elif column in ("id", "age", "count", "flags") and index != self.cursor:
                 piece_style = style + dim
             segments.append(Segment(text, piece_style))

@@ -57,6 +57,7 @@ def layout(width: int) -> list[Column]:
         Column("prio", "!", 1),
         Column("owner", "Owner", 8),
         Column("age", "Age", 4),
+        Column("sla", "SLA", 5),
         Column("flags", "", 3),
         Column("count", "#", 3),
     ]
@@ -70,12 +71,24 @@ def layout(width: int) -> list[Column]:
         subject += fixed[owner_index].width - 5
         fixed[owner_index] = Column("owner", "Own", 5)
     columns = [
-        *fixed[:6],
+        *fixed[:7],
         Column("customer", "Customer", customer),
         Column("subject", "Subject", subject),
-        *fixed[6:],
+        *fixed[7:],
     ]
     return columns
+
+
+def sla_text(clock: Any) -> str:
+    """Five cells: business time left ("2h", "45m"), "-3h" when overdue, wait/met otherwise."""
+    if clock is None:
+        return ""
+    if clock.state == "paused":
+        return "wait"
+    if clock.state == "met":
+        return "met"
+    left = age(abs(clock.remaining_seconds))
+    return f"-{left}" if clock.remaining_seconds < 0 else left
 
 
 def cells(row: dict[str, Any], *, selected: bool, now: float | None = None) -> dict[str, str]:
@@ -96,6 +109,7 @@ def cells(row: dict[str, Any], *, selected: bool, now: float | None = None) -> d
         "prio": "!" if row["priority"] == "urgent" else " ",
         "owner": one_line(row["assignee"] or "-"),
         "age": age(now - row["last_ts"]),
+        "sla": sla_text(row.get("sla")),
         "customer": one_line(row["customer_name"] or row["customer_email"] or ""),
         "subject": one_line(row["subject"] or "(no subject)"),
         "flags": flags,

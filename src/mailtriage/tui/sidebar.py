@@ -91,6 +91,6 @@ class ViewBar(Widget):
             return text
         for view in VIEWS:
             style = "bold reverse" if view.id == self.current else ""
-            text.append(f"{view.key}{view.japanese} {self.counts.get(view.id, 0)}", style=style)
+            text.append(f"{view.key}{view.short}{self.counts.get(view.id, 0)}", style=style)
             text.append(" ")
         return text
