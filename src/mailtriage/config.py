@@ -108,6 +108,11 @@ class AccountConfig:
     app_folder: str = "Mailtriage"  # the app-owned folder: events, notes, presence
     # rules.own_reply_moves_to_in_progress: the cache derives state by it (team-wide rule)
     own_reply_moves_to_in_progress: bool = True
+    # Where status lives when the server refuses custom keywords (PERMANENTFLAGS without \*):
+    # status -> folder; see triage.folders.
+    status_folders: dict[str, str] = field(
+        default_factory=lambda: {"unhandled": "INBOX", "in-progress": "対応中", "done": "対応済"}
+    )
 
     @property
     def cache_path(self) -> Path:
@@ -406,7 +411,16 @@ def parse_config(
         acc = accounts_table.table(name)
         assert acc is not None
         acc.unknown(
-            {"address", "cache_dir", "imap", "smtp", "sent_folder", "poll_interval", "app_folder"}
+            {
+                "address",
+                "cache_dir",
+                "imap",
+                "smtp",
+                "sent_folder",
+                "poll_interval",
+                "app_folder",
+                "status_folders",
+            }
         )
         address = acc.str("address", required=True)
         assert address is not None
@@ -426,6 +440,7 @@ def parse_config(
             poll_interval=acc.number("poll_interval", 60.0, 5.0, 3600.0),
             app_folder=acc.str("app_folder", "Mailtriage") or "Mailtriage",
             own_reply_moves_to_in_progress=own_reply,
+            status_folders=_status_folders(acc),
         )
     ui = _ui(root.table("ui", required=False))
     compose = _compose(
@@ -574,3 +589,20 @@ def _readable_by_others(path: Path) -> bool:
 def print_warnings(config: Config, stream: Any = None) -> None:
     for warning in config.warnings:
         print(f"mailtriage: warning: {warning}", file=stream or sys.stderr)
+
+
+def _status_folders(acc: _Reader) -> dict[str, str]:
+    """accounts.NAME.status_folders: {unhandled = "INBOX", in-progress = "…", done = "…"}."""
+    folders = {"unhandled": "INBOX", "in-progress": "対応中", "done": "対応済"}
+    table = acc.table("status_folders", required=False)
+    if table is None:
+        return folders
+    table.unknown(set(folders))
+    for status in list(folders):
+        name = (table.str(status) or folders[status]).strip()
+        if not name:
+            raise table.err(status, "a status folder needs a name")
+        folders[status] = name
+    if len(set(folders.values())) != len(folders):
+        raise acc.err("status_folders", "each status needs its own folder")
+    return folders

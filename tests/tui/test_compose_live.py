@@ -155,3 +155,48 @@ async def test_submit_for_review_from_compose(
     pending = await review.pending_reviews(config, "support")
     assert [(p.author, p.state) for p in pending] == [("alice", "pending")]
     assert smtp_server.received == []  # nothing goes out before a supervisor approves
+
+
+async def test_supervisor_approves_in_the_review_screen(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    from compose.helpers import make_config as make_agent_config
+    from mailtriage.compose import review
+    from mailtriage.compose.reply import prepare_reply
+    from mailtriage.store import Store
+    from mailtriage.tui.review_screen import ReviewScreen
+
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
+    store = Store(config.accounts["support"].cache_path, readonly=True)
+    (item,) = store.list_conversations("all")
+    conversation = store.get_conversation(item["key"])
+    store.close()
+    prepared = prepare_reply(config, "support", conversation, None, body="山田様\n\n承知しました。")
+    await review.submit_for_review(
+        config, "support", prepared.message, "", snapshot=prepared.snapshot
+    )
+
+    carol = make_agent_config(
+        tmp_path,
+        imap_account,
+        smtp_server.port,
+        pki.ca_cert,
+        agent="carol",
+        compose="undo_seconds = 0",
+    )
+    account = carol.accounts["support"]
+    syncer = AccountSync(account, account.imap.resolve_password())
+    await syncer.sync()
+    await syncer.close()
+    app = make_app(carol, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("v")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await wait_until(pilot, lambda: len(screen.items) == 1)
+        await pilot.pause()
+        assert "承知しました" in str(screen.query_one("#diff").render())
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(smtp_server.received) == 1)
+        await wait_until(pilot, lambda: screen.items == [])
+    assert (await review.pending_reviews(config, "support")) == []

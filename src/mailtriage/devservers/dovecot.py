@@ -68,10 +68,18 @@ class DovecotServer:
 
     host: str = "127.0.0.1"
 
-    def __init__(self, root: Path | None = None, *, capabilities: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        capabilities: str | None = None,
+        extra_config: str = "",
+    ) -> None:
+        """extra_config: dovecot.conf lines appended last (a later setting wins)."""
         self._given_root = Path(root) if root is not None else None
         self.root: Path | None = self._given_root
         self.capabilities = capabilities
+        self.extra_config = extra_config
         self.imap_port = 0
         self.imaps_port = 0
         self.lmtp_port = 0
@@ -314,6 +322,8 @@ class DovecotServer:
             ]
             for service in ("imap-login", "anvil", "ipc", "old-stats"):
                 lines += [f"service {service} {{", "  chroot =", "}"]
+        if self.extra_config:
+            lines.append(self.extra_config.strip())
         return "\n".join(line for line in lines if line) + "\n"
 
     def _log_tail(self, lines: int = 30) -> str:

@@ -124,3 +124,54 @@ def read_flags(
         for uid, item in parse_fetch_response(fetch_data, False, True).items()
         if uid in wanted and b"FLAGS" in item
     }
+
+
+def keywords_allowed(client: imapclient.IMAPClient, folder: str = "INBOX") -> bool:
+    """Whether the server lets us create keywords: `\\*` in PERMANENTFLAGS at SELECT.
+
+    SELECT, not EXAMINE: Dovecot answers PERMANENTFLAGS () on a read-only mailbox. Leaves
+    `folder` selected read-write (nothing is changed in it). A server that sends no
+    PERMANENTFLAGS at all allows everything (RFC 3501 7.1).
+    """
+    info = client.select_folder(folder)
+    permanent = info.get(b"PERMANENTFLAGS")
+    if permanent is None:
+        return True
+    return b"\\*" in tuple(permanent)
+
+
+def uid_move(client: imapclient.IMAPClient, uids: list[int], folder: str) -> dict[int, int]:
+    """UID MOVE (or COPY + \\Deleted + UID EXPUNGE without MOVE) from the selected mailbox.
+
+    Returns {old UID: new UID} for what this command really moved, from COPYUID (UIDPLUS):
+    a UID that another session moved or expunged first is simply absent (Dovecot answers OK).
+    """
+    if not uids:
+        return {}
+    imap = client._imap
+    imap.untagged_responses.pop("COPYUID", None)
+    seq = ",".join(str(u) for u in uids)
+    target = client._normalise_folder(folder)
+    command = "MOVE" if client.has_capability("MOVE") else "COPY"
+    typ, data = imap.uid(command, seq, target)
+    if typ != "OK":
+        raise imapclient.exceptions.IMAPClientError(f"UID {command} failed: {data!r}")
+    moved: dict[int, int] = {}
+    for text in imap.untagged_responses.pop("COPYUID", []) + [d for d in data if d]:
+        raw = text.decode() if isinstance(text, bytes) else str(text)
+        match = re.search(r"(?:COPYUID )?\d+ ([0-9:,]+) ([0-9:,]+)", raw)
+        if match:
+            moved.update(zip(_uid_set(match.group(1)), _uid_set(match.group(2)), strict=False))
+    if command == "COPY" and moved:
+        client.add_flags(list(moved), [b"\\Deleted"], silent=True)
+        client.uid_expunge(list(moved))
+    return moved
+
+
+def _uid_set(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition(":")
+        low, high = int(first), int(last or first)
+        out.extend(range(min(low, high), max(low, high) + 1))
+    return out

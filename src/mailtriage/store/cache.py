@@ -682,3 +682,67 @@ class Store:
         from mailtriage.store import events
 
         return events.presence(self.conn, key, exclude=exclude)
+
+    # -- status folders (triage.folders): servers that refuse custom keywords -------------
+
+    def set_status_folders(self, folders: dict[str, str] | None) -> bool:
+        """Record the fallback mode (None: keywords work); True when it changed."""
+        from mailtriage.store import events
+        from mailtriage.triage import folders as tf
+
+        value = json.dumps(folders or {}, ensure_ascii=False, sort_keys=True)
+        with self.atomic():
+            changed = events.set_setting(self.conn, tf.SETTING, value)
+        if changed:
+            self.apply_folder_state()
+            if not folders:
+                with self.atomic():
+                    self.refresh_conversations(
+                        k for (k,) in self.conn.execute("SELECT key FROM conversations")
+                    )
+        return changed
+
+    def status_folders(self) -> dict[str, str] | None:
+        from mailtriage.store import events
+        from mailtriage.triage import folders as tf
+
+        value = events.get_setting(self.conn, tf.SETTING)
+        found = json.loads(value) if value else None
+        return {str(k): str(v) for k, v in found.items()} if found else None
+
+    def apply_folder_state(self, keys: Iterable[str] | None = None) -> int:
+        """In status-folder mode, re-derive status/assignee/priority/tags from where the
+        messages are and the app-folder events (refresh_conversations derives from keywords,
+        so call this after it); a no-op otherwise. Returns how many rows it rewrote."""
+        from mailtriage.triage import folders as tf
+
+        folders = self.status_folders()
+        if not folders:
+            return 0
+        wanted = None if keys is None else set(keys)
+        located: dict[str, list[tf.Located]] = {}
+        for conv, mailbox, inbound, ts, uid in self.conn.execute(
+            "SELECT conversation, mailbox, inbound, ts, uid FROM messages"
+        ):
+            if wanted is None or conv in wanted:
+                located.setdefault(conv, []).append(tf.Located(mailbox, bool(inbound), ts, uid))
+        happened: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for conv, kind, details in self.conn.execute(
+            "SELECT conversation, kind, details FROM app_events"
+            " WHERE kind IN ('claimed','assigned','status','priority','tagged')"
+            " ORDER BY ts, uidvalidity, uid"
+        ):
+            if conv in located:
+                happened.setdefault(conv, []).append((kind, json.loads(details)))
+        rows = []
+        for conv, messages in located.items():
+            state = tf.derive(folders, messages, happened.get(conv, []))
+            rows.append(
+                (state.status, state.assignee, state.priority, json.dumps(state.tags), conv)
+            )
+        with self.atomic():
+            self.conn.executemany(
+                "UPDATE conversations SET status=?, assignee=?, priority=?, tags=? WHERE key=?",
+                rows,
+            )
+        return len(rows)

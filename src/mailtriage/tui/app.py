@@ -587,6 +587,11 @@ class MailtriageApp(App[None]):
             await asyncio.sleep(1.0)
         self.update_status()
 
+    def action_reviews(self) -> None:
+        from mailtriage.tui.review_screen import ReviewScreen
+
+        self.push_screen(ReviewScreen())
+
     def action_help(self) -> None:
         from mailtriage.tui.help_screen import HelpScreen
 

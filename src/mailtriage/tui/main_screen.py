@@ -39,6 +39,14 @@ class MainScreen(Screen[None]):
         *_view_bindings(),
         *TRIAGE_BINDINGS,
         Binding(
+            "v",
+            "app.reviews",
+            "Reviews",
+            show=False,
+            id="review.open",
+            tooltip="Replies awaiting supervisor review (approve or return)",
+        ),
+        Binding(
             "right_square_bracket",
             "app.next_view(1)",
             "Next view",
