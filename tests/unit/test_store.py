@@ -213,3 +213,24 @@ def test_uidvalidity_drop_forgets_mailbox(store: Store) -> None:
     assert dropped == 1
     (conv,) = store.list_conversations("all")
     assert conv["message_count"] == 1
+
+
+def test_events_follow_a_merged_conversation(store: Store) -> None:
+    from mailtriage.store import events
+    from mailtriage.triage.threads import conversation_key
+
+    with store.atomic():
+        store.insert_messages([row("<a@x>", ts=1), row("<z@x>", subject="other", ts=5)])
+    loser = conversation_key("<z@x>")
+    store.conn.execute(
+        "INSERT INTO app_events (uidvalidity, uid, event_id, conversation, kind, agent, ts,"
+        " text) VALUES (1, 1, '<ev1@x>', ?, 'noted', 'bob', 6, 'logged before the merge')",
+        (loser,),
+    )
+    with store.atomic():
+        store.insert_messages([row("<m@x>", refs=["<a@x>", "<z@x>"], ts=9)])
+    (conv,) = store.list_conversations("all")
+    assert conv["key"] != loser
+    assert [e["text"] for e in events.timeline(store.conn, conv["key"])] == [
+        "logged before the merge"
+    ]

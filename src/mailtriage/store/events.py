@@ -149,16 +149,33 @@ def forget_presence(conn: sqlite3.Connection, uidvalidity: int, uids: Iterable[i
 # -- reads --------------------------------------------------------------------------------
 
 
+def conversation_aliases(conn: sqlite3.Connection, key: str) -> set[str]:
+    """Every key this conversation was known by.
+
+    Events carry the key the conversation had when they were logged; when a later message
+    proves two threads are one, the cache merges them under one key, and another agent's cache
+    may still log under the old one. A conversation's keys are the hashes of its messages'
+    ids (root or subject-fallback), all of which thread_ids maps to the survivor, so the
+    aliases can be derived instead of stored.
+    """
+    from mailtriage.triage.threads import conversation_key
+
+    ids = conn.execute("SELECT message_id FROM thread_ids WHERE conversation=?", (key,))
+    return {key} | {conversation_key(mid) for (mid,) in ids}
+
+
 def timeline(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
     """Notes and events of one conversation, oldest first.
 
     Each: {"kind", "agent", "time" (epoch s), "text", "details", "mentions"}; a note is the
     kind "noted" with its text.
     """
+    keys = sorted(conversation_aliases(conn, key))
+    marks = ",".join("?" * len(keys))
     rows = conn.execute(
         "SELECT kind, agent, ts, text, details, mentions FROM app_events"
-        " WHERE conversation=? ORDER BY ts, uidvalidity, uid",
-        (key,),
+        f" WHERE conversation IN ({marks}) ORDER BY ts, uidvalidity, uid",
+        keys,
     )
     return [
         {
