@@ -9,11 +9,11 @@ changed on the server (new customer mail, someone else replied or claimed it).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
 from mailtriage.config import Config
+from mailtriage.runner import run_async
 
 COMMANDS = ("reply", "outbox", "templates", "review")
 EXIT_NOT_FOUND = 1
@@ -112,7 +112,7 @@ def run_compose_command(config: Config, accounts: list[str], args: argparse.Name
     if args.command == "outbox":
         return _outbox(config, accounts, args)
     if args.command == "review":
-        return asyncio.run(_review(config, accounts[0], args))
+        return run_async(_review(config, accounts[0], args))
     return _reply(config, accounts, args)
 
 
@@ -275,7 +275,7 @@ def _reply(config: Config, accounts: list[str], args: argparse.Namespace) -> int
         for w in reply.warnings:
             print(f"warning: {w}", file=sys.stderr)
         return 0
-    return asyncio.run(_send_now(config, account, reply, args))
+    return run_async(_send_now(config, account, reply, args))
 
 
 async def _send_now(config: Config, account: str, reply: Any, args: argparse.Namespace) -> int:
@@ -307,7 +307,7 @@ async def _send_now(config: Config, account: str, reply: Any, args: argparse.Nam
 
 
 def _outbox(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
-    return asyncio.run(_outbox_async(config, accounts, args))
+    return run_async(_outbox_async(config, accounts, args))
 
 
 async def _outbox_async(config: Config, accounts: list[str], args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ the same compare-and-swap actions as `assign`/`priority`/`tag`/`status`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import sys
@@ -16,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from mailtriage.config import Config
+from mailtriage.runner import run_async
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
@@ -304,7 +304,7 @@ def _rules(config: Config, name: str, store: Any, args: argparse.Namespace, wind
     if args.plan or not planned:
         _print_planned([(p, None) for p in planned], args.json)
         return 0
-    results = asyncio.run(_apply(config, name, planned))
+    results = run_async(_apply(config, name, planned))
     _print_planned(results, args.json)
     return 0 if all(r is None or r.ok for _, r in results) else EXIT_CONFLICT
 

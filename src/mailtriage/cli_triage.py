@@ -8,11 +8,11 @@ the conversation first, so scripts can tell "lost a race" from "broken".
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
 from mailtriage.config import Config, ConfigError, check_agent_name
+from mailtriage.runner import run_async
 from mailtriage.triage.state import STATUSES
 
 EXIT_NOT_FOUND = 1
@@ -121,7 +121,7 @@ def run_triage_command(config: Config, accounts: list[str], args: argparse.Names
         )
         return EXIT_NOT_FOUND
     name, key, _ = matches[0]
-    result = asyncio.run(_run(config, name, key, call))
+    result = run_async(_run(config, name, key, call))
     if args.json:
         from mailtriage.cli import dumps_json
 
