@@ -34,7 +34,10 @@ def _sync_one(config: Config, name: str, progress: Progress | None) -> SyncRepor
         return _Skipped(leader.holder())
     session = AccountSession(account, account.imap.resolve_password())
     try:
-        return session.sync(progress)
+        report = session.sync(progress)
+        if session.notice:
+            print(f"mailtriage: {name}: {session.notice}", file=sys.stderr)
+        return report
     finally:
         session.close()
         leader.release()

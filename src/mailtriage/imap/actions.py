@@ -45,10 +45,17 @@ from mailtriage.imap.appfolder import (
     presence_message,
     sync_app_folder,
 )
-from mailtriage.imap.condstore import FlagsAndModseq, read_flags, uid_store_unchanged_since
+from mailtriage.imap.condstore import (
+    FlagsAndModseq,
+    keywords_allowed,
+    read_flags,
+    uid_move,
+    uid_store_unchanged_since,
+)
 from mailtriage.imap.connection import connect
 from mailtriage.store import Store
 from mailtriage.store import events as ev
+from mailtriage.triage import folders as tf
 from mailtriage.triage.claims import (
     Plan,
     TriageView,
@@ -100,6 +107,7 @@ class AccountActions:
     # Lets a concurrent store that started before ours commit before we look (see module doc).
     cas_settle_seconds = 0.01
     fallback_settle_seconds = 0.2
+    winner_wait_seconds = 3.0  # status folders: how long a loser waits to learn the winner
     # While announcing, others' presence and notes are fetched this often (a STATUS when
     # nothing changed), and our own presence is re-appended every PRESENCE_REFRESH.
     presence_poll_seconds = 5.0
@@ -122,6 +130,8 @@ class AccountActions:
         self._selected: str | None = None
         self._uidvalidity: int | None = None
         self.condstore = False
+        # {status: folder} when the server refuses custom keywords (triage.folders), else None.
+        self.status_folders: dict[str, str] | None = None
         # Test seam: runs after the anchor is read and before the store, on the IMAP thread.
         self.before_store: Callable[[], None] | None = None
 
@@ -282,6 +292,8 @@ class AccountActions:
         self.condstore = client.has_capability("CONDSTORE")
         if self.condstore and client.has_capability("ENABLE"):
             client.enable("CONDSTORE")
+        allowed = keywords_allowed(client, self.account.app_folder)
+        self.status_folders = None if allowed else dict(self.account.status_folders)
         self._client, self._selected = client, None
 
     def _select(self, mailbox: str, uidvalidity: int) -> imapclient.IMAPClient:
@@ -358,7 +370,10 @@ class AccountActions:
     # -- status and assignee: compare-and-swap on the anchor -----------------------------
 
     def _triage(self, key: str, decide: Callable[[TriageView], Plan], kind: str) -> ActionResult:
-        result = self._triage_once(key, decide, kind)
+        if self.status_folders is not None:
+            result = self._triage_by_folder(key, decide, kind, self.status_folders)
+        else:
+            result = self._triage_once(key, decide, kind)
         if result.conflict_with is not None:
             return self._with_when(key, result)
         return result
@@ -480,6 +495,129 @@ class AccountActions:
             if stale:
                 client.remove_flags(uids, stale, silent=True)
 
+    # -- status folders: servers that refuse custom keywords (triage.folders) ------------
+
+    def _triage_by_folder(
+        self,
+        key: str,
+        decide: Callable[[TriageView], Plan],
+        kind: str,
+        folders: dict[str, str],
+    ) -> ActionResult:
+        """Best effort without a keyword CAS: the move of the deciding message is the lock.
+
+        Whoever's UID MOVE really moves that UID (COPYUID names it) wins; the others find it
+        gone (Dovecot answers OK and moves nothing) and lost. Should two sessions both copy
+        it (a MOVE is copy + expunge), the copy with the smaller UID in the target wins and
+        the other mover removes its copy. Assignee, priority and tags are events, logged only
+        by the winner after that check, so a third agent derives the winner.
+        """
+        sid = short_id(key)
+        messages = self._messages(key)
+        if not messages:
+            return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
+        self._sync_app()
+        seen = self._folder_view(key)
+        plan = decide(seen)
+        if plan.refusal:
+            return ActionResult(
+                False, f"{sid}: {plan.refusal}", plan.conflict_with, reason="conflict"
+            )
+        if plan.noop:
+            return ActionResult(True, f"{sid}: {plan.done_message}")
+        located = [tf.Located(m.mailbox, m.inbound, m.ts, m.uid) for m in messages]
+        decider = tf.deciding_message(folders, located)
+        if decider is None:
+            return ActionResult(
+                False, f"{sid}: no message of it is in a status folder", reason="refused"
+            )
+        anchor = next(m for m in messages if (m.mailbox, m.uid) == (decider.mailbox, decider.uid))
+        target = folders[plan.status]
+        client = self._select(anchor.mailbox, anchor.uidvalidity)
+        if self.before_store is not None:
+            self.before_store()
+        started = time.time()
+        moved = uid_move(client, [anchor.uid], target)
+        self._selected = None if anchor.mailbox == target else self._selected
+        won = anchor.uid in moved and self._kept_copy(target, moved[anchor.uid])
+        if won:
+            self._move_rest(messages, anchor, folders, target)
+        self._resync_folders(folders)
+        if not won:
+            self._await_winner(key, started)
+            return _conflict(sid, self._folder_view(key), "got there first")
+        details: dict[str, object] = {"status": plan.status, "assignee": plan.assignee}
+        if kind == "status":
+            details["from"] = seen.status or "unhandled"
+        warning = self._record(key, kind, details)
+        return ActionResult(True, f"{sid}: {plan.done_message}", warning=warning)
+
+    def _await_winner(self, key: str, since: float) -> None:
+        """The winner logs its event after its own checks: wait a little for it, so the
+        loser can say who won (winner_wait_seconds at most; clocks may differ by a second)."""
+        assert self._store is not None
+        deadline = time.monotonic() + self.winner_wait_seconds
+        while True:
+            self._sync_app()
+            found = ev.last_event(self._store.conn, key, ("claimed", "assigned", "status"))
+            if (found is not None and found["time"] >= since - 1.0) or (
+                time.monotonic() >= deadline
+            ):
+                return
+            time.sleep(0.05)
+
+    def _folder_view(self, key: str) -> TriageView:
+        assert self._store is not None
+        row = self._store.get_conversation(key)
+        if row is None:
+            return TriageView(None, None)
+        return TriageView(row["status"], row["assignee"])
+
+    def _kept_copy(self, folder: str, uid: int) -> bool:
+        """After our move: if another mover's copy of the same message is there too, the
+        smaller UID stays and the other copy is removed by its mover."""
+        time.sleep(self.fallback_settle_seconds)
+        client = self._client
+        assert client is not None
+        info = client.select_folder(folder)
+        self._selected, self._uidvalidity = folder, int(info[b"UIDVALIDITY"])
+        client.noop()
+        header = client.fetch([uid], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).get(uid, {})
+        raw = next((v for k, v in header.items() if k.startswith(b"BODY[")), b"")
+        mid = raw.decode("ascii", "replace").partition(":")[2].strip() if raw else ""
+        if not mid:
+            return True
+        twins = sorted(client.search(["HEADER", "Message-ID", mid]))
+        if not twins or twins[0] == uid:
+            return True
+        client.add_flags([uid], [b"\\Deleted"], silent=True)
+        client.uid_expunge([uid])
+        return False
+
+    def _move_rest(
+        self, messages: list[_Message], anchor: _Message, folders: dict[str, str], target: str
+    ) -> None:
+        filed = set(folders.values())
+        others = [m for m in messages if m is not anchor and m.mailbox in filed]
+        for (mailbox, uidvalidity), group in _by_mailbox(others).items():
+            if mailbox == target:
+                continue
+            client = self._select(mailbox, uidvalidity)
+            uid_move(client, [m.uid for m in group], target)
+
+    def _resync_folders(self, folders: dict[str, str]) -> None:
+        """Where the messages are now, into the cache (the status follows from it)."""
+        from mailtriage.imap.sync import Capabilities, FolderSync
+
+        assert self._store is not None and self._client is not None
+        caps = Capabilities(condstore=self.condstore, qresync=False)
+        try:
+            for name in dict.fromkeys(["INBOX", *folders.values()]):
+                FolderSync(self._client, self._store, self.account, name, "inbox", caps=caps).run()
+        finally:
+            self._selected = None
+        self._store.apply_folder_state()
+
     # -- priority, tags, seen: plain stores on every message -----------------------------
 
     def _keywords(
@@ -495,6 +633,10 @@ class AccountActions:
         messages = self._messages(key)
         if not messages:
             return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
+        if self.status_folders is not None and event is not None:
+            # Keywords would be dropped: priority and tags are the events alone.
+            warning = self._record(key, *event)
+            return ActionResult(True, f"{sid}: {what}", warning=warning)
         # No compare-and-swap: two agents adding tags both mean it, and last-writer-wins on
         # priority is what a human expects from a toggle.
         targets = [m for m in messages if m.inbound] if inbound_only else messages
@@ -554,6 +696,7 @@ class AccountActions:
             self._drop_client()
         finally:
             self._selected = None  # it may have EXAMINEd the app folder
+        self._store.apply_folder_state()  # status folders only (a no-op with keywords)
 
     def _sync_team(self) -> ActionResult:
         self._sync_app()

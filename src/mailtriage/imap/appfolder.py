@@ -281,3 +281,39 @@ def sync_team_state(client: imapclient.IMAPClient, store: Store, account: Accoun
     """
     apply_rules(store, account.own_reply_moves_to_in_progress)
     return sync_app_folder(client, store, account.app_folder)
+
+
+PROBE_KEYWORD = "mt:probe"
+
+
+def keyword_survives(client: imapclient.IMAPClient, folder: str) -> bool:
+    """APPEND a probe item with a keyword to the app folder, read its flags, delete it.
+
+    For servers whose PERMANENTFLAGS lack `\\*`: Dovecot with an ACL without `w` drops the
+    keyword silently; others keep it regardless. Leaves no mailbox selected.
+    """
+    raw = (
+        f"From: mailtriage <probe@invalid>\r\nSubject: mailtriage keyword probe\r\n"
+        f"Message-ID: <probe-{uuid.uuid4().hex}@mailtriage.invalid>\r\n\r\n"
+        "Checks whether this server keeps custom keywords; safe to delete.\r\n"
+    ).encode()
+    flags = (b"\\Seen", PROBE_KEYWORD.encode())
+    try:
+        response = client.append(folder, raw, flags=flags)
+    except imapclient.exceptions.IMAPClientError as exc:
+        if "TRYCREATE" not in str(exc).upper():
+            raise
+        client.create_folder(folder)
+        response = client.append(folder, raw, flags=flags)
+    match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response or b"", re.IGNORECASE)
+    if match is None:
+        return False  # no UIDPLUS: cannot find the probe; assume the worst
+    uid = int(match.group(1))
+    client.select_folder(folder)
+    kept = PROBE_KEYWORD.encode().lower() in {
+        f.lower() for f in client.get_flags([uid]).get(uid, ())
+    }
+    client.delete_messages([uid], silent=True)
+    client.uid_expunge([uid])
+    _leave(client)
+    return kept

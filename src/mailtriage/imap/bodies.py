@@ -55,16 +55,7 @@ def fetch_bodies(client: imapclient.IMAPClient, store: Store, locations: Sequenc
                         uid,
                         text=message.text,
                         text_from_html=message.text_from_html,
-                        attachments=[
-                            {
-                                "filename": a.filename,
-                                "content_type": a.content_type,
-                                "size": a.size,
-                                "inline": a.inline,
-                                "part": a.part_index,
-                            }
-                            for a in message.attachments
-                        ],
+                        attachments=[a.as_cached() for a in message.attachments],
                         warnings=list(message.warnings),
                         raw=raw,
                     )

@@ -126,25 +126,34 @@ def read_flags(
     }
 
 
-def keywords_allowed(client: imapclient.IMAPClient, folder: str = "INBOX") -> bool:
+def keywords_allowed(
+    client: imapclient.IMAPClient, probe_folder: str | None = None, folder: str = "INBOX"
+) -> bool:
     """Whether the server lets us create keywords: `\\*` in PERMANENTFLAGS at SELECT.
 
-    SELECT, not EXAMINE: Dovecot answers PERMANENTFLAGS () on a read-only mailbox. Leaves
-    `folder` selected read-write (nothing is changed in it). A server that sends no
-    PERMANENTFLAGS at all allows everything (RFC 3501 7.1).
+    SELECT, not EXAMINE: Dovecot answers PERMANENTFLAGS () on a read-only mailbox. A server
+    that sends no PERMANENTFLAGS at all allows everything (RFC 3501 7.1). Some servers omit
+    `\\*` yet keep keywords (pymap); with probe_folder (the app's own folder) a missing `\\*`
+    is checked by appending a probe item with a keyword there, reading it back and deleting
+    it. Leaves no particular mailbox selected.
     """
     info = client.select_folder(folder)
     permanent = info.get(b"PERMANENTFLAGS")
-    if permanent is None:
+    if permanent is None or b"\\*" in tuple(permanent):
         return True
-    return b"\\*" in tuple(permanent)
+    if probe_folder is None:
+        return False
+    from mailtriage.imap.appfolder import keyword_survives
+
+    return keyword_survives(client, probe_folder)
 
 
 def uid_move(client: imapclient.IMAPClient, uids: list[int], folder: str) -> dict[int, int]:
     """UID MOVE (or COPY + \\Deleted + UID EXPUNGE without MOVE) from the selected mailbox.
 
     Returns {old UID: new UID} for what this command really moved, from COPYUID (UIDPLUS):
-    a UID that another session moved or expunged first is simply absent (Dovecot answers OK).
+    a UID that another session moved or expunged first is simply absent (Dovecot answers OK,
+    or NO [EXPUNGEISSUED] when the expunge lands while it copies).
     """
     if not uids:
         return {}
@@ -154,6 +163,10 @@ def uid_move(client: imapclient.IMAPClient, uids: list[int], folder: str) -> dic
     target = client._normalise_folder(folder)
     command = "MOVE" if client.has_capability("MOVE") else "COPY"
     typ, data = imap.uid(command, seq, target)
+    if typ == "NO" and b"EXPUNGEISSUED" in b" ".join(d for d in data if isinstance(d, bytes)):
+        # Another session expunged (moved) it while we copied: we moved nothing.
+        imap.untagged_responses.pop("COPYUID", None)
+        return {}
     if typ != "OK":
         raise imapclient.exceptions.IMAPClientError(f"UID {command} failed: {data!r}")
     moved: dict[int, int] = {}

@@ -53,6 +53,9 @@ class AccountSession:
         self.store: Store | None = None
         self.caps: Capabilities | None = None
         self.folders: list[tuple[str, str]] | None = None  # (name, role), found once
+        # Said once per account at the first sync when the server refuses custom keywords
+        # (status in folders; triage.folders), else None.
+        self.notice: str | None = None
 
     def cache(self) -> Store:
         if self.store is None:
@@ -91,7 +94,17 @@ class AccountSession:
         try:
             if self.folders is None:
                 # A LIST per sync would be a third of a no-change sync inside the app.
-                self.folders = find_folders(client, self.account)
+                from mailtriage.imap.condstore import keywords_allowed
+                from mailtriage.triage.folders import notice
+
+                allowed = keywords_allowed(client, self.account.app_folder)
+                self.folders = find_folders(client, self.account, keywords=allowed)
+                store.set_status_folders(None if allowed else dict(self.account.status_folders))
+                self.notice = (
+                    None
+                    if allowed
+                    else notice(self.account.status_folders, self.account.app_folder)
+                )
             # Imported here: it loads the email package, which a no-change sync never needs.
             from mailtriage.imap.appfolder import sync_team_state
 
@@ -99,6 +112,7 @@ class AccountSession:
             report = sync_account(
                 client, store, self.account, progress, self.caps, inbox_last, self.folders
             )
+            store.apply_folder_state()  # status folders only: a no-op with keywords
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
             report.bodies = prefetch(client, store, wanted)
         except NETWORK_ERRORS as exc:

@@ -160,16 +160,7 @@ def row_from_parsed(
         counterpart_email=counterpart.email if counterpart else "",
         text=parsed.text,
         text_from_html=parsed.text_from_html,
-        attachments=[
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "inline": a.inline,
-                "part": a.part_index,
-            }
-            for a in parsed.attachments
-        ],
+        attachments=[a.as_cached() for a in parsed.attachments],
         warnings=list(parsed.warnings),
         raw=raw,
         modseq=fetched.modseq,
@@ -177,14 +168,28 @@ def row_from_parsed(
     )
 
 
-def find_folders(client: imapclient.IMAPClient, account: AccountConfig) -> list[tuple[str, str]]:
-    """(folder, role) pairs to sync: INBOX and the Sent folder (special-use, else by name)."""
+def find_folders(
+    client: imapclient.IMAPClient, account: AccountConfig, *, keywords: bool | None = None
+) -> list[tuple[str, str]]:
+    """(folder, role) pairs to sync: INBOX and the Sent folder (special-use, else by name),
+    plus the status folders (created if missing) when the server refuses custom keywords
+    (keywords=None: ask it with a SELECT of INBOX; see triage.folders)."""
     from imapclient.imapclient import SENT
+
+    from mailtriage.imap.condstore import keywords_allowed
 
     folders = [("INBOX", "inbox")]
     sent = account.sent_folder or client.find_special_folder(SENT)
     if sent:
         folders.append((sent, "sent"))
+    if keywords is None:
+        keywords = keywords_allowed(client, account.app_folder)
+    if not keywords:
+        for name in account.status_folders.values():
+            if name != "INBOX":
+                if not client.folder_exists(name):
+                    client.create_folder(name)
+                folders.append((name, "inbox"))
     return folders
 
 

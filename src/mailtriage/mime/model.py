@@ -21,6 +21,16 @@ class Attachment:
     content_id: str | None
     part_index: int  # position in msg.walk(); pass to extract_attachment()
 
+    def as_cached(self) -> dict[str, object]:
+        """The cache's (and `show --json`'s) form of an attachment: a stable contract."""
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "inline": self.inline,
+            "part": self.part_index,
+        }
+
 
 @dataclass
 class ParsedMessage:

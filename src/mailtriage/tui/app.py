@@ -110,6 +110,11 @@ class MailtriageApp(App[None]):
         await self.push_screen(MainScreen())
         if self._theme_problem:
             self.notify(self._theme_problem, title="Theme", severity="warning")
+        folders = self.store.status_folders()
+        if folders:
+            from mailtriage.triage.folders import notice
+
+            self.notify(notice(folders, self.account.app_folder), severity="warning", timeout=10)
         self.reload(keep=None)
         self.set_interval(CHANGE_POLL, self.check_for_changes)
         if self.background_sync:
