@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from textual import events
+
 from mailtriage.store import Store, listing
 from mailtriage.tui.conversation_list import ConversationList
 from mailtriage.tui.help_screen import HelpScreen
@@ -332,3 +334,14 @@ async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyp
         await pilot.press("0")
         rows = [listing_.row(i) for i in range(len(listing_.keys))]
         assert all(r["sla"].state == "due-soon" for r in rows)
+
+
+async def test_keys_typed_after_quit_do_nothing(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        # a burst over SSH: q, then keys that open pickers and prompts
+        for key in ("q", "s", "a", "k", "j", "t", "n", "r"):
+            app.post_message(events.Key(key, key))
+        await pilot.pause(0.3)
+    assert app.return_code == 0

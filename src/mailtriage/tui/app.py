@@ -87,6 +87,25 @@ class MailtriageApp(App[None]):
         if config.ui.keymap:
             self.set_keymap(config.ui.keymap)
 
+    # -- quitting ----------------------------------------------------------------------------
+
+    _quitting = False
+
+    async def action_quit(self) -> None:
+        self._quitting = True
+        await super().action_quit()
+
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: Any = None,
+        namespaces: Any = None,
+    ) -> bool:
+        # Keys typed after `q` (a burst over SSH) would act on screens being torn down.
+        if self._quitting:
+            return False
+        return await super().run_action(action, default_namespace, namespaces)
+
     # -- setup -------------------------------------------------------------------------------
 
     def _register_themes(self) -> None:

@@ -28,16 +28,18 @@ class Picker(ModalScreen[str | None]):
         self.title_text = title
         self.choices = choices
         self.current = current
+        # Held, not queried: keys typed while the app quits can reach us after unmount.
+        self.options = OptionList(
+            *(Option(label, id=value) for value, label in choices), id="choices"
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
             yield Static(self.title_text, classes="picker-title")
-            yield OptionList(
-                *(Option(label, id=value) for value, label in self.choices), id="choices"
-            )
+            yield self.options
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.options
         values = [value for value, _ in self.choices]
         if self.current in values:
             options.highlighted = values.index(self.current)
@@ -51,10 +53,10 @@ class Picker(ModalScreen[str | None]):
         self.dismiss(None)
 
     def action_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
+        self.options.action_cursor_down()
 
     def action_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
+        self.options.action_cursor_up()
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -74,7 +76,9 @@ class TextPrompt(ModalScreen[str | None]):
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        box = next(iter(self.query(Input)), None)
+        if box is not None:
+            box.focus()
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
