@@ -488,6 +488,7 @@ class MailtriageApp(App[None]):
                 "Reply with which template?",
                 choices,
                 current=ranked[0].template.key if first else "",
+                filterable=True,
             ),
             lambda key: key is not None and self._open_reply(conversation, key, mode),
         )
