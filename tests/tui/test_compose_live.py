@@ -200,3 +200,26 @@ async def test_supervisor_approves_in_the_review_screen(
         await wait_until(pilot, lambda: len(smtp_server.received) == 1)
         await wait_until(pilot, lambda: screen.items == [])
     assert (await review.pending_reviews(config, "support")) == []
+
+
+async def test_send_later_is_scheduled_not_sent(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    config = await synced_config(tmp_path, imap_account, smtp_server, pki, undo=0)
+    app = make_app(config, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        app.screen.query_one("Input").value = "2099-01-01 09:00"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.last_queued is not None)
+        await pilot.pause(1.5)
+        (item,) = app._outbox.pending()
+        assert item.state == "queued" and item.send_at > time.time() + 3600
+        assert any("Scheduled for 2099-01-01 09:00" in n.message for n in app._notifications)
+        assert smtp_server.received == []

@@ -33,3 +33,16 @@ async def test_typing_filters_the_template_picker(build_app) -> None:  # type: i
         compose = app.screen
         assert isinstance(compose, ComposeScreen)
         assert compose.message.template_key in {"ja/refund", "en/refund"}
+
+
+def test_parse_local_time() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from mailtriage.tui.compose_screen import parse_local_time
+
+    jst = timezone(timedelta(hours=9))
+    now = datetime(2026, 11, 24, 17, 0, tzinfo=jst)
+    assert parse_local_time("18:30", now) == datetime(2026, 11, 24, 18, 30, tzinfo=jst)
+    assert parse_local_time("09:00", now) == datetime(2026, 11, 25, 9, 0, tzinfo=jst)  # tomorrow
+    assert parse_local_time("2026-12-01 09:00", now) == datetime(2026, 12, 1, 9, 0, tzinfo=jst)
+    assert parse_local_time("soon", now) is None

@@ -560,8 +560,8 @@ class MailtriageApp(App[None]):
             self._outbox = Outbox.for_config(self.config, self.account.name)
         return self._outbox
 
-    def queue_outgoing(self, message: Any, snapshot: Any) -> None:
-        self._queue(message, snapshot)
+    def queue_outgoing(self, message: Any, snapshot: Any, send_at: float | None = None) -> None:
+        self._queue(message, snapshot, send_at)
 
     @work(group="outbox", exit_on_error=False, description="submitting for review")
     async def submit_for_review(self, message: Any, template_body: str, snapshot: Any) -> None:
@@ -575,12 +575,19 @@ class MailtriageApp(App[None]):
         self.check_for_changes()
 
     @work(group="outbox", exit_on_error=False, description="queueing the reply")
-    async def _queue(self, message: Any, snapshot: Any) -> None:
+    async def _queue(self, message: Any, snapshot: Any, send_at: float | None) -> None:
         outbox = await self.get_outbox()
-        item, warnings = outbox.enqueue(message, snapshot=snapshot)
+        item, warnings = outbox.enqueue(message, snapshot=snapshot, send_at=send_at)
         self.last_queued = item.id
         seconds = max(0, round(item.send_at - time.time()))
-        text = f"Sending in {seconds} s to {', '.join(item.recipients)} · ctrl+z undoes"
+        if send_at is None:
+            text = f"Sending in {seconds} s to {', '.join(item.recipients)} · ctrl+z undoes"
+        else:
+            at = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.send_at))
+            text = (
+                f"Scheduled for {at} to {', '.join(item.recipients)}; held if the customer"
+                " writes first · ctrl+z undoes"
+            )
         for warning in warnings:
             text += f"\n⚠ {warning}"
         self.notify(text, timeout=max(4, seconds))

@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +23,22 @@ from textual.widgets import Footer, Static, TextArea
 from mailtriage.tui.rows import one_line
 
 HINT_DELAY = 0.3  # seconds of quiet typing before the tone check runs again
+
+
+def parse_local_time(text: str, now: datetime | None = None) -> datetime | None:
+    """ "18:30" (today, or tomorrow if already past) or "2026-12-01 09:00", local time."""
+    now = now or datetime.now().astimezone()
+    text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%H:%M"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt == "%H:%M":
+            when = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
+            return when if when > now else when + timedelta(days=1)
+        return parsed.replace(tzinfo=now.tzinfo)
+    return None
 
 
 def _addresses(addrs: Any) -> str:
@@ -43,6 +60,13 @@ class ComposeScreen(Screen[None]):
             "For review",
             id="compose.review",
             tooltip="Save on the server for a supervisor to approve (then it is sent) or return",
+        ),
+        Binding(
+            "ctrl+l",
+            "send_later",
+            "Later",
+            id="compose.send-later",
+            tooltip="Send at a time you choose (held if the customer writes again first)",
         ),
         Binding(
             "ctrl+o",
@@ -156,6 +180,30 @@ class ComposeScreen(Screen[None]):
             return
         self.message = self.message.with_body(body)
         self.app.queue_outgoing(self.message, self.prepared.snapshot)  # type: ignore[attr-defined]
+        self.dismiss(None)
+
+    def action_send_later(self) -> None:
+        from mailtriage.tui.pickers import TextPrompt
+
+        self.app.push_screen(
+            TextPrompt("Send at (local time)", "18:30  or  2026-12-01 09:00"), self._send_at
+        )
+
+    def _send_at(self, text: str | None) -> None:
+        if not text:
+            return
+        when = parse_local_time(text)
+        if when is None:
+            self.notify(f"Not a time: {text!r}. Use HH:MM or YYYY-MM-DD HH:MM.", severity="error")
+            return
+        body = self.query_one(TextArea).text
+        if not body.strip():
+            self.notify("Nothing to send: the text is empty.", severity="warning")
+            return
+        self.message = self.message.with_body(body)
+        self.app.queue_outgoing(  # type: ignore[attr-defined]
+            self.message, self.prepared.snapshot, send_at=when.timestamp()
+        )
         self.dismiss(None)
 
     def action_review(self) -> None:
