@@ -345,3 +345,85 @@ async def test_keys_typed_after_quit_do_nothing(build_app) -> None:  # type: ign
             app.post_message(events.Key(key, key))
         await pilot.pause(0.3)
     assert app.return_code == 0
+
+
+async def test_send_without_smtp_keeps_the_text(build_app) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.tui.compose_screen import ComposeScreen
+
+    app = build_app()  # the demo cache config has no [accounts.demo.smtp]
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is compose  # still editing
+        assert any(
+            "no SMTP server" in n.message and "text is kept" in n.message
+            for n in app._notifications
+        )
+        assert app._outbox is None or app._outbox.pending() == []
+
+
+async def test_markup_in_notices_and_pickers_is_shown_literally(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.tui.pickers import Picker
+
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        app.notify("subject [/] and [@click=app.quit]x[/] and [b]")
+        await app.push_screen(Picker("[/]title", [("a", "[@click=app.quit]evil[/]"), ("b", "[/]")]))
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, Picker)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
+
+
+SURVIVOR = "f" * 40
+
+
+async def test_reader_follows_a_merge_and_says_when_gone(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        old = reader.key
+        first_id = reader.conversation["messages"][0]["message_id"]
+        # another writer merges this conversation into a new key (as a bridging reply would)
+        writer = Store(tui_config.accounts["demo"].cache_path)
+        with writer.atomic():
+            writer.conn.execute(
+                "UPDATE messages SET conversation=? WHERE conversation=?",
+                (SURVIVOR, old),
+            )
+            writer.conn.execute(
+                "UPDATE thread_ids SET conversation=? WHERE conversation=?",
+                (SURVIVOR, old),
+            )
+            writer.refresh_conversations({old, SURVIVOR})
+        await pilot.pause(0.6)
+        assert reader.key == SURVIVOR and reader.conversation is not None
+        assert reader.conversation["messages"][0]["message_id"] == first_id
+        with writer.atomic():
+            uids = [
+                r[0]
+                for r in writer.conn.execute(
+                    "SELECT uid FROM messages WHERE conversation=? AND mailbox='INBOX'",
+                    (SURVIVOR,),
+                )
+            ]
+            writer.delete_uids("INBOX", 1, uids)
+            writer.conn.execute("DELETE FROM messages WHERE conversation=?", (SURVIVOR,))
+            writer.refresh_conversations({SURVIVOR})
+        writer.close()
+        await pilot.pause(0.6)
+        assert reader.conversation is None
+        await pilot.press("c")
+        await pilot.pause()
+        assert any("no longer exists" in n.message for n in app._notifications)

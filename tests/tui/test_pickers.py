@@ -46,3 +46,12 @@ def test_parse_local_time() -> None:
     assert parse_local_time("09:00", now) == datetime(2026, 11, 25, 9, 0, tzinfo=jst)  # tomorrow
     assert parse_local_time("2026-12-01 09:00", now) == datetime(2026, 12, 1, 9, 0, tzinfo=jst)
     assert parse_local_time("soon", now) is None
+
+
+def test_parse_local_time_rejects_the_past() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from mailtriage.tui.compose_screen import parse_local_time
+
+    now = datetime(2026, 11, 24, 17, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert parse_local_time("2020-01-01 09:00", now) is None

@@ -97,3 +97,15 @@ def raw_message(conn: sqlite3.Connection, mailbox: str, uid: int) -> bytes | Non
         (mailbox, uid),
     ).fetchone()
     return row[0] if row and row[0] else None
+
+
+def conversation_of(conn: sqlite3.Connection, message_ids: Sequence[str | None]) -> str | None:
+    """The conversation these messages belong to now (after a merge, the survivor)."""
+    for message_id in message_ids:
+        if message_id:
+            row = conn.execute(
+                "SELECT conversation FROM thread_ids WHERE message_id = ?", (message_id,)
+            ).fetchone()
+            if row:
+                return str(row[0])
+    return None

@@ -24,6 +24,7 @@ from mailtriage.tui.themes import ThemeError, builtin_themes, load_theme_file
 from mailtriage.tui.views import BY_ID, SLA_VIEWS, VIEWS
 
 log = logging.getLogger("mailtriage.tui")
+ACTIVE_SENDS = ("queued", "sending", "submitted")  # outbox states the sender still works on
 CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
 FALLBACK_THEME = "mailtriage-dark"
 
@@ -82,10 +83,24 @@ class MailtriageApp(App[None]):
         self._actions: Any = None
         self._outbox: Any = None
         self.last_queued: int | None = None
+        self._delivering = self._deliver_again = self._acking = False
         self._theme_problem: str | None = None
         self._register_themes()
         if config.ui.keymap:
             self.set_keymap(config.ui.keymap)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        # Notices quote subjects, file names and server errors: never read them as markup
+        # ("[/]" would crash the app, "[@click=…]" would become a live action).
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- quitting ----------------------------------------------------------------------------
 
@@ -310,7 +325,11 @@ class MailtriageApp(App[None]):
             return
         row = self.load_rows(keys[:1]).get(keys[0])
         if row is None:
+            self.notify(
+                "This conversation no longer exists (expunged on the server).", severity="warning"
+            )
             return
+
         if kind == "claim":
             self.run_triage(keys, "claim", self.config.agent)
         elif kind == "assign":
@@ -560,10 +579,6 @@ class MailtriageApp(App[None]):
             self._outbox = Outbox.for_config(self.config, self.account.name)
         return self._outbox
 
-    def queue_outgoing(self, message: Any, snapshot: Any, send_at: float | None = None) -> None:
-        self._queue(message, snapshot, send_at)
-
-    @work(group="outbox", exit_on_error=False, description="submitting for review")
     async def submit_for_review(self, message: Any, template_body: str, snapshot: Any) -> None:
         from mailtriage.compose import review
 
@@ -574,8 +589,15 @@ class MailtriageApp(App[None]):
         self.notify(f"Submitted for review ({item.id}); {supervisors} will approve or return it.")
         self.check_for_changes()
 
-    @work(group="outbox", exit_on_error=False, description="queueing the reply")
-    async def _queue(self, message: Any, snapshot: Any, send_at: float | None) -> None:
+    async def enqueue_outgoing(
+        self, message: Any, snapshot: Any, send_at: float | None = None
+    ) -> None:
+        """Commit the reply to the outbox (raises if it cannot); the sender takes it from there."""
+        if self.account.smtp is None:
+            raise ValueError(
+                f"no SMTP server for account {self.account.name}: add"
+                f" [accounts.{self.account.name}.smtp] to the config, or submit for review"
+            )
         outbox = await self.get_outbox()
         item, warnings = outbox.enqueue(message, snapshot=snapshot, send_at=send_at)
         self.last_queued = item.id
@@ -590,7 +612,7 @@ class MailtriageApp(App[None]):
             )
         for warning in warnings:
             text += f"\n⚠ {warning}"
-        self.notify(text, timeout=max(4, seconds))
+        self.notify(text, timeout=min(max(4, seconds), 15))
         self.update_status()
         self.deliver_loop()
 
@@ -605,19 +627,34 @@ class MailtriageApp(App[None]):
         self.last_queued = None
         self.update_status()
 
-    @work(exclusive=True, group="deliver", exit_on_error=False, description="sending mail")
-    async def deliver_loop(self) -> None:
-        """Sends what is due, once a second, while anything is pending."""
-        outbox = await self.get_outbox()
-        while outbox.pending():
-            for delivery in await outbox.deliver_due():
-                severity = "information" if delivery.state == "done" else "warning"
-                item = outbox.get(delivery.item_id)
-                about = f" · {one_line(item.subject)}" if item is not None else ""
-                self.notify(f"{delivery.message}{about}", severity=severity, timeout=6)
+    def deliver_loop(self) -> None:
+        """Make sure the sender runs; never restart it (a restart could cut an SMTP send)."""
+        if self._delivering:
+            self._deliver_again = True
+            return
+        self._delivering = True
+        self._deliver()
+
+    @work(group="deliver", exit_on_error=False, description="sending mail")
+    async def _deliver(self) -> None:
+        try:
+            outbox = await self.get_outbox()
+            while True:
+                self._deliver_again = False
+                for delivery in await outbox.deliver_due():
+                    severity = "information" if delivery.state == "done" else "warning"
+                    item = outbox.get(delivery.item_id)
+                    about = f" · {one_line(item.subject)}" if item is not None else ""
+                    self.notify(f"{delivery.message}{about}", severity=severity, timeout=6)
+                self.update_status()
+                due = [i.send_at for i in outbox.pending() if i.state in ACTIVE_SENDS]
+                if not due and not self._deliver_again:
+                    break
+                # Sleep until the next send is due (a scheduled one may be days away).
+                await asyncio.sleep(min(max(min(due, default=0) - time.time(), 1.0), 30.0))
+        finally:
+            self._delivering = False
             self.update_status()
-            await asyncio.sleep(1.0)
-        self.update_status()
 
     def action_reviews(self) -> None:
         from mailtriage.tui.review_screen import ReviewScreen
@@ -685,13 +722,24 @@ class MailtriageApp(App[None]):
         if event.kind == "changed" and self.config.compose.auto_ack:
             self.auto_ack()
 
-    @work(exclusive=True, group="auto-ack", exit_on_error=False, description="auto-acknowledging")
-    async def auto_ack(self) -> None:
+    def auto_ack(self) -> None:
+        # Not exclusive: cancelling it between the server-side claim and the enqueue would
+        # mark a conversation acknowledged without ever sending the acknowledgement.
+        if self.account.smtp is None or self._acking:
+            return
+        self._acking = True
+        self._auto_ack()
+
+    @work(group="auto-ack", exit_on_error=False, description="auto-acknowledging")
+    async def _auto_ack(self) -> None:
         """One RFC 3834 acknowledgement per new conversation (config compose.auto_ack)."""
         from mailtriage.compose.autoack import auto_acknowledge
 
-        outbox = await self.get_outbox()
-        acks = await auto_acknowledge(self.config, self.account.name, outbox)
+        try:
+            outbox = await self.get_outbox()
+            acks = await auto_acknowledge(self.config, self.account.name, outbox)
+        finally:
+            self._acking = False
         if any(ack.sent for ack in acks):
             self.deliver_loop()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -26,8 +26,10 @@ HINT_DELAY = 0.3  # seconds of quiet typing before the tone check runs again
 
 
 def parse_local_time(text: str, now: datetime | None = None) -> datetime | None:
-    """ "18:30" (today, or tomorrow if already past) or "2026-12-01 09:00", local time."""
-    now = now or datetime.now().astimezone()
+    """ "18:30" (today, or tomorrow if already past) or "2026-12-01 09:00"; None for anything
+    else or a time already past. Without `now`, the system's zone with the offset in force on
+    that date (so a date across a DST change is right)."""
+    local_now = now or datetime.now().astimezone()
     text = text.strip()
     for fmt in ("%Y-%m-%d %H:%M", "%H:%M"):
         try:
@@ -35,9 +37,12 @@ def parse_local_time(text: str, now: datetime | None = None) -> datetime | None:
         except ValueError:
             continue
         if fmt == "%H:%M":
-            when = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
-            return when if when > now else when + timedelta(days=1)
-        return parsed.replace(tzinfo=now.tzinfo)
+            when = local_now.replace(
+                hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0
+            )
+            return when if when > local_now else when + timedelta(days=1)
+        when = parsed.replace(tzinfo=now.tzinfo) if now is not None else parsed.astimezone()
+        return when if when > local_now else None
     return None
 
 
@@ -125,7 +130,7 @@ class ComposeScreen(Screen[None]):
             )
 
     def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def _show_head(self) -> None:
         m = self.message
@@ -173,14 +178,18 @@ class ComposeScreen(Screen[None]):
         hints = tone.check(body, language=self.prepared.language, customer=self.customer)
         self._show_hints(hints, encoding_warnings(self.message))
 
-    def action_send(self) -> None:
+    def _take_body(self) -> bool:
+        """Put the editor's text into the message; False (and say why) when it is empty."""
         body = self.query_one(TextArea).text
         if not body.strip():
             self.notify("Nothing to send: the text is empty.", severity="warning")
-            return
+            return False
         self.message = self.message.with_body(body)
-        self.app.queue_outgoing(self.message, self.prepared.snapshot)  # type: ignore[attr-defined]
-        self.dismiss(None)
+        return True
+
+    def action_send(self) -> None:
+        if self._take_body():
+            self.hand_over("send")
 
     def action_send_later(self) -> None:
         from mailtriage.tui.pickers import TextPrompt
@@ -194,27 +203,31 @@ class ComposeScreen(Screen[None]):
             return
         when = parse_local_time(text)
         if when is None:
-            self.notify(f"Not a time: {text!r}. Use HH:MM or YYYY-MM-DD HH:MM.", severity="error")
+            self.notify(
+                f"Not a future time: {text!r}. Use HH:MM or YYYY-MM-DD HH:MM.", severity="error"
+            )
             return
-        body = self.query_one(TextArea).text
-        if not body.strip():
-            self.notify("Nothing to send: the text is empty.", severity="warning")
-            return
-        self.message = self.message.with_body(body)
-        self.app.queue_outgoing(  # type: ignore[attr-defined]
-            self.message, self.prepared.snapshot, send_at=when.timestamp()
-        )
-        self.dismiss(None)
+        if self._take_body():
+            self.hand_over("send", when.timestamp())
 
     def action_review(self) -> None:
-        body = self.query_one(TextArea).text
-        if not body.strip():
-            self.notify("Nothing to review: the text is empty.", severity="warning")
+        if self._take_body():
+            self.hand_over("review")
+
+    @work(exclusive=True, group="compose", exit_on_error=False, description="handing over")
+    async def hand_over(self, how: str, send_at: float | None = None) -> None:
+        """Outbox or review first; the editor closes only once the reply is safely stored."""
+        app: Any = self.app
+        try:
+            if how == "review":
+                await app.submit_for_review(
+                    self.message, self.original_body, self.prepared.snapshot
+                )
+            else:
+                await app.enqueue_outgoing(self.message, self.prepared.snapshot, send_at)
+        except Exception as exc:  # the text stays in the editor whatever went wrong
+            self.notify(f"Not sent, your text is kept: {exc}", severity="error", timeout=10)
             return
-        self.message = self.message.with_body(body)
-        self.app.submit_for_review(  # type: ignore[attr-defined]
-            self.message, self.original_body, self.prepared.snapshot
-        )
         self.dismiss(None)
 
     def action_discard(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -124,7 +125,7 @@ class MainScreen(Screen[None]):
         self.query_one(ViewBar).show(current, counts, search)
 
     def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)

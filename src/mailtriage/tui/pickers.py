@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -53,7 +54,7 @@ class Picker(ModalScreen[str | None]):
         self.shown = list(choices)
         # Held, not queried: keys typed while the app quits can reach us after unmount.
         self.options = OptionList(
-            *(Option(label, id=value) for value, label in choices), id="choices"
+            *(Option(Text(label), id=value) for value, label in choices), id="choices"
         )
         self.filter = (
             Input(placeholder="type to filter", id="picker-filter") if filterable else None
@@ -61,7 +62,7 @@ class Picker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
-            yield Static(self.title_text, classes="picker-title")
+            yield Static(Text(self.title_text), classes="picker-title")
             if self.filter is not None:
                 yield self.filter
             yield self.options
@@ -76,7 +77,8 @@ class Picker(ModalScreen[str | None]):
     def narrow(self, event: Input.Changed) -> None:
         self.shown = [(v, label) for v, label in self.choices if fuzzy_match(event.value, label)]
         self.options.clear_options()
-        self.options.add_options(Option(label, id=value) for value, label in self.shown)
+        self.options.add_options(Option(Text(label), id=value) for value, label in self.shown)
+
         if self.shown:
             self.options.highlighted = 0
 
@@ -124,7 +126,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
-            yield Static(self.title_text, classes="picker-title")
+            yield Static(Text(self.title_text), classes="picker-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:

@@ -221,17 +221,30 @@ class ReaderScreen(Screen[None]):
         self.load(keep_scroll=True)
 
     def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def load(self, *, keep_scroll: bool = False) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         conversation = store.get_conversation(self.key)
+        if conversation is None and self.conversation is not None:
+            # A new message can prove two threads are one: follow the surviving key.
+            survivor = listing.conversation_of(
+                store.conn, [m["message_id"] for m in self.conversation["messages"]]
+            )
+            if survivor is not None and survivor != self.key:
+                self.key = survivor
+                self.app.announce(survivor)  # type: ignore[attr-defined]
+                conversation = store.get_conversation(survivor)
         if conversation is None:
+            self.conversation = None
+            self.app.announce(None)  # type: ignore[attr-defined]
             self.query_one("#reader-title", Static).update(
                 Text("This conversation is gone (expunged on the server).", style="bold")
             )
+            self.query_one("#thread", VerticalScroll).remove_children()
             return
         self.conversation = conversation
+
         loading = self.app.request_bodies(self.key)  # type: ignore[attr-defined]
         waiting = (
             "fetching the text from the server…"

@@ -69,7 +69,7 @@ class ReviewScreen(Screen[None]):
         self.app.update_status()  # type: ignore[attr-defined]
 
     def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     @work(exclusive=True, group="reviews", exit_on_error=False, description="loading reviews")
     async def load(self) -> None:
@@ -84,7 +84,8 @@ class ReviewScreen(Screen[None]):
                 f"{item.id}  {item.conversation_id}  {one_line(item.author)}  "
                 f"{one_line(item.subject)}"
             )
-            options.add_option(Option(label, id=item.id))
+            options.add_option(Option(Text(label), id=item.id))
+
         title = f"Awaiting review: {len(self.items)}"
         if not review.is_supervisor(app.config):
             title += "  (you can read them; only supervisors approve or return)"
