@@ -427,3 +427,17 @@ async def test_reader_follows_a_merge_and_says_when_gone(build_app, tui_config) 
         await pilot.press("c")
         await pilot.pause()
         assert any("no longer exists" in n.message for n in app._notifications)
+
+
+async def test_palette_runs_the_focused_widgets_bindings(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        key = conversations(app).current_key
+        await pilot.press("colon")
+        await pilot.pause()
+        for ch in "Open":
+            await pilot.press(ch)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ReaderScreen) and app.screen.key == key

@@ -78,9 +78,12 @@ class MailtriageApp(App[None]):
         self.sync_state = "starting"
         self._data_version = -1
         self.syncer: Any = None  # the AccountSync while the sync worker runs
+        self._fetching: set[int] = set()  # message rowids whose bodies are on their way
+
         # Optimistic triage: key -> the row fields we expect once the server agrees.
         self.pending: dict[str, dict[str, Any]] = {}
         self._actions: Any = None
+        self._actions_lock = asyncio.Lock()
         self._outbox: Any = None
         self.last_queued: int | None = None
         self._delivering = self._deliver_again = self._acking = False
@@ -200,7 +203,12 @@ class MailtriageApp(App[None]):
         version = listing.data_version(self.store.conn)
         if version != self._data_version or not self.counts:
             # Counts scan every conversation: only when the data changed, not per view switch.
-            self.counts = listing.view_counts(self.store.conn, agent=self.config.agent)
+            # Merge: the SLA counts come from a worker and must not blink to zero meanwhile.
+            self.counts = {
+                **self.counts,
+                **listing.view_counts(self.store.conn, agent=self.config.agent),
+            }
+
             self.count_sla()
         self._data_version = version
         screen = self.main
@@ -292,16 +300,22 @@ class MailtriageApp(App[None]):
     def request_bodies(self, key: str) -> set[tuple[str, int]]:
         """Start fetching the bodies this conversation lacks; return (mailbox, uid) of them."""
         missing = self.store.missing_bodies(conversation=key)
-        if missing and self.syncer is not None:
-            self.fetch_bodies([rowid for rowid, *_ in missing])
+        wanted = [rowid for rowid, *_ in missing if rowid not in self._fetching]
+        if wanted and self.syncer is not None:
+            # Every reload asks again; only bodies not already on their way are requested.
+            self._fetching.update(wanted)
+            self.fetch_bodies(wanted)
         return {(mailbox, uid) for _, mailbox, _, uid in missing}
 
     @work(group="bodies", exit_on_error=False, description="fetching message text")
     async def fetch_bodies(self, rowids: list[int]) -> None:
         # The reader refreshes through data_version when the rows land.
-        for rowid in rowids:
-            if self.syncer is not None:
-                await self.syncer.fetch_body(rowid)
+        try:
+            for rowid in rowids:
+                if self.syncer is not None:
+                    await self.syncer.fetch_body(rowid)
+        finally:
+            self._fetching.difference_update(rowids)
 
     # -- triage ------------------------------------------------------------------------------
 
@@ -384,13 +398,15 @@ class MailtriageApp(App[None]):
         return {"tags": tags}
 
     async def get_actions(self) -> Any:
-        if self._actions is None:
-            from mailtriage.imap.actions import AccountActions
+        # Two workers (presence and a claim, say) may ask at once: make exactly one session.
+        async with self._actions_lock:
+            if self._actions is None:
+                from mailtriage.imap.actions import AccountActions
 
-            password = await asyncio.to_thread(self.account.imap.resolve_password)
-            self._actions = AccountActions(
-                self.account, password, self.config.agent, members=self.config.members
-            )
+                password = await asyncio.to_thread(self.account.imap.resolve_password)
+                self._actions = AccountActions(
+                    self.account, password, self.config.agent, members=self.config.members
+                )
         return self._actions
 
     @work(group="triage", exit_on_error=False, description="changing the conversation")

@@ -4,6 +4,7 @@ name, with its key: the same registry that feeds the footer and `?` help."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
@@ -12,9 +13,11 @@ from mailtriage.tui.help_screen import binding_rows
 
 
 class BindingCommands(Provider):
-    def _commands(self) -> list[tuple[str, str, str]]:
-        """(title, action, help) for each active binding of the screen under the palette."""
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        """(title, (action, node), help) for each active binding of the screen under the
+        palette; the node is the binding's owner, whose namespace the action runs in."""
         screen = self.screen
+        keys_by_id = {binding_id: keys for keys, _, binding_id in binding_rows(screen)}
         out = []
         seen = set()
         for _key, active in screen.active_bindings.items():
@@ -22,10 +25,11 @@ class BindingCommands(Provider):
             if binding.action in seen or not active.enabled:
                 continue
             seen.add(binding.action)
-            keys = next((k for k, _, i in binding_rows(screen) if i == binding.id), "")
+            keys = keys_by_id.get(binding.id or "", "")
             title = binding.description or binding.action
             # Palette help is markup: escape, or a key like "/" reads as a closing tag.
-            out.append((title, binding.action, escape(f"{binding.tooltip} · key {keys}")))
+            help_text = escape(f"{binding.tooltip} · key {keys}")
+            out.append((title, (binding.action, active.node), help_text))
         return out
 
     def _saved_searches(self) -> list[tuple[str, str]]:
@@ -34,8 +38,9 @@ class BindingCommands(Provider):
     async def _run_search(self, query: str) -> None:
         self.app.search(query)  # type: ignore[attr-defined]
 
-    async def _run(self, action: str) -> None:
-        await self.screen.run_action(action)
+    async def _run(self, target: tuple[str, Any]) -> None:
+        action, node = target
+        await self.app.run_action(action, node)
 
     async def discover(self) -> Hits:
         for title, action, help_text in self._commands():
