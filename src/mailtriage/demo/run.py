@@ -24,7 +24,6 @@ from mailtriage.devservers.embedded import EmbeddedImapServer, pymap_available
 DEMO_USER = "support"
 DEMO_PASSWORD = "demo"
 DEMO_ADDRESS = "support@example.co.jp"
-SERVER_CHOICES = ("auto", "dovecot", "embedded")
 
 
 class DemoUnavailable(Exception):
