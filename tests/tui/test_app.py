@@ -316,9 +316,14 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
 async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyped-def]
     app = build_app()
     async with app.run_test(size=(120, 35)) as pilot:
+        for _ in range(60):  # the first count starts 2 s after the app is interactive
+            if app.counts.get("overdue"):
+                break
+            await pilot.pause(0.1)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.counts["overdue"] > 0
+
         status = str(app.main.query_one("#status").render())
         assert f"{app.counts['overdue']} overdue" in status
         await pilot.press("9")
