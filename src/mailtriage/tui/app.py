@@ -4,15 +4,16 @@ view state; screens ask it for data and post user intent up to it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from mailtriage.config import AccountConfig, Config, xdg_dir
@@ -32,7 +33,19 @@ CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and wel
 FALLBACK_THEME = "mailtriage-dark"
 
 
+@dataclass
+class SyncEventArrived(Message):
+    event: Any
+
+
+@dataclass
+class SlaCounted(Message):
+    overdue: int
+    due_soon: int
+
+
 def log_path() -> Path:
+
     return xdg_dir("STATE", ".local/state") / "mailtriage" / "mailtriage.log"
 
 
@@ -84,6 +97,7 @@ class MailtriageApp(App[None]):
         self._fetching: set[int] = set()  # message rowids whose bodies are on their way
         self._started = time.monotonic()
         self._sla_at = -SLA_MIN_INTERVAL
+        self._sla_timer: Any = None
 
         # Optimistic triage: key -> the row fields we expect once the server agrees.
         self.pending: dict[str, dict[str, Any]] = {}
@@ -243,12 +257,20 @@ class MailtriageApp(App[None]):
         """
         open_count = self.counts.get("all", 0) - self.counts.get("done", 0)
         if open_count > SLA_COUNT_LIMIT:
-            self.counts = {**self.counts, "overdue": 0, "due-soon": 0}
+            # Unknown, not zero: the sidebar shows "-" until the views are opened.
+            self.counts = {k: v for k, v in self.counts.items() if k not in SLA_VIEWS}
             return
+
         now = time.monotonic()
         since_start, since_last = now - self._started, now - self._sla_at
         delay = max(SLA_START_DELAY - since_start, SLA_MIN_INTERVAL - since_last, 0.0)
-        self.count_sla(delay)
+        if self._sla_timer is None:  # one already scheduled will see the newer data
+            self._sla_timer = self.set_timer(delay, self._start_sla_count)
+
+    def _start_sla_count(self) -> None:
+        self._sla_timer = None
+        self._sla_at = time.monotonic()
+        self.count_sla()
 
     @work(
         thread=True,
@@ -257,19 +279,13 @@ class MailtriageApp(App[None]):
         exit_on_error=False,
         description="counting SLA clocks",
     )
-    def count_sla(self, delay: float) -> None:
+    def count_sla(self) -> None:
         """Overdue/due-soon counts, off the UI thread; a newer request replaces this one."""
         from textual.worker import get_current_worker
 
         from mailtriage.sla import due_soon_keys, overdue_keys
 
         worker = get_current_worker()
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:
-            if worker.is_cancelled:
-                return
-            time.sleep(0.1)
-        self._sla_at = time.monotonic()
         store = Store(self.account.cache_path, readonly=True)
         try:
             overdue = len(overdue_keys(store.conn, now=self.clock, policy=self.config.sla))
@@ -277,9 +293,12 @@ class MailtriageApp(App[None]):
         finally:
             store.close()
         if not worker.is_cancelled:
-            self.call_from_thread(self._show_sla_counts, overdue, soon)
+            # post_message, not call_from_thread: that one blocks, forever if the app is
+            # closing, and would hold up its exit.
+            self.post_message(SlaCounted(overdue, soon))
 
-    def _show_sla_counts(self, overdue: int, soon: int) -> None:
+    def on_sla_counted(self, message: SlaCounted) -> None:
+        overdue, soon = message.overdue, message.due_soon
         self.counts = {**self.counts, "overdue": overdue, "due-soon": soon}
         self.main.show_views(self.view, self.counts, self.search_query)
         self.update_status()
@@ -750,15 +769,18 @@ class MailtriageApp(App[None]):
         self.syncer = AccountSync(self.account, password)
 
         def on_event(event: Any) -> None:
-            # Called on the sync thread; after the app has gone there is nobody to tell.
-            with contextlib.suppress(RuntimeError):
-                self.call_from_thread(self.sync_event, event)
+            # Called on the sync thread. post_message is thread-safe and never blocks:
+            # call_from_thread would wait for the UI loop, which at exit waits for us.
+            self.post_message(SyncEventArrived(event))
 
         try:
             await self.syncer.watch(on_event)
         finally:
             await self.syncer.close()
             self.syncer = None
+
+    def on_sync_event_arrived(self, message: SyncEventArrived) -> None:
+        self.sync_event(message.event)
 
     def sync_event(self, event: Any) -> None:
         if event.kind == "idle":

@@ -40,7 +40,8 @@ class ViewSidebar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         width = max(10, self.size.width - 2) if self.size.width else 22
         for view in VIEWS:
-            count = str(self.counts.get(view.id, 0))
+            known = self.counts.get(view.id)
+            count = "-" if known is None else str(known)  # not counted yet
             label = f"{view.key} {view.japanese} {view.label}"
             if cell_len(label) + len(count) + 1 > width:
                 label = f"{view.key} {view.japanese}"
@@ -91,6 +92,8 @@ class ViewBar(Widget):
             return text
         for view in VIEWS:
             style = "bold reverse" if view.id == self.current else ""
-            text.append(f"{view.key}{view.short}{self.counts.get(view.id, 0)}", style=style)
+            known = self.counts.get(view.id)
+            count = "-" if known is None else known
+            text.append(f"{view.key}{view.short}{count}", style=style)
             text.append(" ")
         return text
