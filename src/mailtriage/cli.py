@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mailtriage import __version__
@@ -210,19 +210,31 @@ def _open_stores(config: Config, accounts: list[str]) -> list[tuple[str, Any]]:
     return [(name, Store(config.accounts[name].cache_path, readonly=True)) for name in accounts]
 
 
-def _tag_account(items: list[dict[str, Any]], account: str) -> list[dict[str, Any]]:
-    for item in items:
-        item["account"] = account
+def _gather(
+    config: Config, accounts: list[str], read: Callable[[Any], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """`read(store)` from every account, each item tagged with its account; stores closed."""
+    from mailtriage.store import Store
+
+    items: list[dict[str, Any]] = []
+    for name in accounts:
+        store = Store(config.accounts[name].cache_path, readonly=True)
+        try:
+            found = read(store)
+        finally:
+            store.close()
+        for item in found:
+            item["account"] = name
+        items += found
     return items
 
 
 def cmd_ls(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
-    items: list[dict[str, Any]] = []
-    for name, store in _open_stores(config, accounts):
-        items += _tag_account(
-            store.list_conversations(args.view, agent=config.agent, limit=args.limit), name
-        )
-        store.close()
+    items = _gather(
+        config,
+        accounts,
+        lambda store: store.list_conversations(args.view, agent=config.agent, limit=args.limit),
+    )
     items.sort(key=lambda c: c["last_message_at"], reverse=True)
     if args.limit is not None:
         items = items[: args.limit]
@@ -231,10 +243,8 @@ def cmd_ls(config: Config, accounts: list[str], args: argparse.Namespace) -> int
 
 def cmd_search(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
     query = " ".join(args.query)
-    items: list[dict[str, Any]] = []
-    for name, store in _open_stores(config, accounts):
-        items += _tag_account(store.search(query, limit=args.limit), name)
-        store.close()
+    items = _gather(config, accounts, lambda store: store.search(query, limit=args.limit))
+
     # Each account's results come best first; with several accounts keep them grouped.
     if args.limit is not None:
         items = items[: args.limit]

@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from mailtriage.mime import sanitize_for_terminal
+from mailtriage.triage.state import STATUS_LABELS
 
-STATUS_LABEL = {"unhandled": "未対応", "in-progress": "対応中", "done": "対応済"}
+STATUS_LABEL = STATUS_LABELS
 
 
 def safe(value: Any) -> Text:

@@ -10,6 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 STATUSES = ("unhandled", "in-progress", "done")
+# How a status reads on screen, in the CLI and the app alike.
+STATUS_LABELS = {"unhandled": "未対応", "in-progress": "対応中", "done": "対応済"}
+
 KW_STATUS = "mt:status/"
 KW_ASSIGNEE = "mt:assignee/"
 KW_PRIO = "mt:prio/"

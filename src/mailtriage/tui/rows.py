@@ -13,8 +13,10 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 
 from mailtriage.mime import sanitize_for_terminal
+from mailtriage.triage.state import STATUS_LABELS
 
-STATUS_SHORT = {"unhandled": "未対応", "in-progress": "対応中", "done": "対応済"}
+STATUS_SHORT = STATUS_LABELS
+
 ELLIPSIS = "…"
 
 
