@@ -78,3 +78,47 @@ async def test_server_down_app_still_works_and_says_why(tmp_path: Path, imap_acc
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen.conversation["subject"] == "cached"  # type: ignore[attr-defined]
+
+
+async def test_another_agents_presence_shows_within_a_second(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.imap.account import AccountSync
+    from mailtriage.imap.actions import AccountActions
+
+    imap_account.append("INBOX", make_message(subject="見てます", message_id="<p0@x.jp>"))
+    config = load_config(write_config(tmp_path, imap_account))
+    bob_dir = tmp_path / "bob"
+    bob_dir.mkdir()
+    bob = load_config(write_config(bob_dir, imap_account, agent="bob")).accounts["support"]
+    syncer = AccountSync(bob, bob.imap.resolve_password())
+    await syncer.sync()
+    await syncer.close()
+    app = make_app(config)
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        await wait_until(pilot, lambda: len(conversations.keys) == 1, timeout=10)
+        key = conversations.current_key
+        assert key is not None
+        bob_actions = AccountActions(bob, bob.imap.resolve_password(), "bob")
+        try:
+            # bob's first item creates the app folder; the app's IDLE on it starts after that
+            await bob_actions.announce(key, "viewing")
+            await wait_until(
+                pilot, lambda: (conversations.row(0) or {}).get("presence") == "viewing"
+            )
+            await pilot.pause(0.3)  # the app folder's IDLE is in place again
+            started = time.monotonic()
+            await bob_actions.announce(key, "replying")
+            announced = time.monotonic() - started
+            seen = await wait_until(
+                pilot, lambda: (conversations.row(0) or {}).get("presence") == "replying", timeout=5
+            )
+            await bob_actions.clear()
+            gone = await wait_until(
+                pilot, lambda: (conversations.row(0) or {}).get("presence") is None
+            )
+        finally:
+            await bob_actions.close()
+    print(
+        f"presence shown {seen:.2f} s after bob's APPEND ({announced:.2f} s), cleared {gone:.2f} s"
+    )
+    assert seen < 1.0

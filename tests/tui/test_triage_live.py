@@ -213,3 +213,40 @@ async def test_note_key_and_timeline_and_presence(tmp_path: Path, imap_account) 
     timeline = store.timeline(key)
     store.close()
     assert any(e["kind"] == "noted" and "@bob" in e["text"] for e in timeline)
+
+
+async def test_a_dead_agents_presence_leaves_the_list_on_its_own(
+    tmp_path: Path, imap_account
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from mailtriage.store import events as ev
+
+    config = await seeded(tmp_path, imap_account)
+    app = make_app(config, background_sync=False)
+    app.presence_sweep = 0.2
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        key = conversations.current_key
+        # bob's process announced, then died: its last item expires in about a second
+        other = Store(config.accounts["support"].cache_path)
+        with other.atomic():
+            last = time.time() - ev.PRESENCE_TTL + 1.0
+            ev.insert_presence(
+                other.conn, [ev.PresenceRow(1, 99, "bob", key, "viewing", last, last)]
+            )
+        other.close()
+
+        def shown() -> str | None:
+            return (conversations.row(conversations.cursor) or {}).get("presence")
+
+        for _ in range(40):
+            if shown() == "viewing":
+                break
+            await pilot.pause(0.05)
+        assert shown() == "viewing"
+        for _ in range(80):  # no commit happens from here on: only the sweep can redraw
+            if shown() is None:
+                break
+            await pilot.pause(0.05)
+        assert shown() is None

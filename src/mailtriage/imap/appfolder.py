@@ -233,11 +233,12 @@ def sync_app_folder(client: imapclient.IMAPClient, store: Store, folder: str) ->
     if not uids:
         with store.atomic():
             ev.set_folder_state(store.conn, folder, uidvalidity, uidnext)
-    _leave(client)
+    leave_selected(client)
     return arrived
 
 
-def _leave(client: imapclient.IMAPClient) -> None:
+def leave_selected(client: imapclient.IMAPClient) -> None:
+    """Deselect, so a later STATUS of the app folder answers from the server, not this session."""
     if client.has_capability("UNSELECT"):
         client.unselect_folder()
     else:
@@ -265,7 +266,7 @@ def delete_items(client: imapclient.IMAPClient, folder: str, uids: Sequence[int]
     client.select_folder(folder)
     client.delete_messages(list(uids), silent=True)
     client.uid_expunge(list(uids))
-    _leave(client)
+    leave_selected(client)
     return True
 
 
@@ -315,5 +316,5 @@ def keyword_survives(client: imapclient.IMAPClient, folder: str) -> bool:
     }
     client.delete_messages([uid], silent=True)
     client.uid_expunge([uid])
-    _leave(client)
+    leave_selected(client)
     return kept

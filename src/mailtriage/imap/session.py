@@ -71,6 +71,10 @@ class AccountSession:
             self.caps = enable_extensions(self.client)
         return self.client, self.store
 
+    def connected(self) -> tuple[imapclient.IMAPClient, Store]:
+        """The connection (opened now if needed) and the cache, for loops built on a session."""
+        return self._ensure()
+
     def _lost(self, exc: BaseException, doing: str) -> NetworkError:
         # The connection is unusable after a mid-command failure: drop it, keep the cache.
         self.drop_client()

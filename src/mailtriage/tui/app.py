@@ -30,6 +30,8 @@ SLA_COUNT_LIMIT = 10_000  # open conversations above which the status line does 
 SLA_START_DELAY = 2.0  # seconds after start before the first count
 SLA_MIN_INTERVAL = 60.0  # seconds between background counts
 CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
+# A dead agent's presence ages out (store.events.PRESENCE_TTL) with no commit to announce it.
+PRESENCE_SWEEP = 10.0
 FALLBACK_THEME = "mailtriage-dark"
 
 
@@ -93,6 +95,8 @@ class MailtriageApp(App[None]):
         self.counts: dict[str, int] = {}
         self.sync_state = "starting"
         self._data_version = -1
+        self.presence_sweep = PRESENCE_SWEEP
+        self._presence_seen: object = None
         self.syncer: Any = None  # the AccountSync while the sync worker runs
         self._fetching: set[int] = set()  # message rowids whose bodies are on their way
         self._started = time.monotonic()
@@ -173,6 +177,7 @@ class MailtriageApp(App[None]):
             self.notify(notice(folders, self.account.app_folder), severity="warning", timeout=10)
         self.reload(keep=None)
         self.set_interval(CHANGE_POLL, self.check_for_changes)
+        self.set_interval(self.presence_sweep, self.sweep_presence)
         if self.background_sync:
             self.sync_loop()
         else:
@@ -302,6 +307,21 @@ class MailtriageApp(App[None]):
         self.counts = {**self.counts, "overdue": overdue, "due-soon": soon}
         self.main.show_views(self.view, self.counts, self.search_query)
         self.update_status()
+
+    def sweep_presence(self) -> None:
+        """Redraw who-is-where when someone's presence expired since the last look."""
+        from mailtriage.store.events import presence_all
+
+        present = presence_all(self.store.conn, exclude=self.config.agent)
+        if present == self._presence_seen:
+            return
+        self._presence_seen = present
+        from mailtriage.tui.conversation_list import ConversationList
+
+        self.main.query_one(ConversationList).invalidate()
+        changed = getattr(self.screen, "data_changed", None)
+        if changed is not None and self.screen is not self.main:
+            changed()
 
     def check_for_changes(self) -> None:
         """Another connection committed (our sync worker, another process): show it."""
@@ -767,6 +787,7 @@ class MailtriageApp(App[None]):
             self.set_sync_state(f"offline: {exc}")
             return
         self.syncer = AccountSync(self.account, password)
+        self.team_loop(password)
 
         def on_event(event: Any) -> None:
             # Called on the sync thread. post_message is thread-safe and never blocks:
@@ -778,6 +799,13 @@ class MailtriageApp(App[None]):
         finally:
             await self.syncer.close()
             self.syncer = None
+
+    @work(exclusive=True, group="team", exit_on_error=False, description="following the team")
+    async def team_loop(self, password: str) -> None:
+        """Others' presence, notes and events within a second (IDLE on the app folder)."""
+        from mailtriage.imap.team_watch import watch_team
+
+        await watch_team(self.account, password)
 
     def on_sync_event_arrived(self, message: SyncEventArrived) -> None:
         self.sync_event(message.event)

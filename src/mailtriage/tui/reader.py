@@ -189,6 +189,7 @@ class ReaderScreen(Screen[None]):
         self.show_quotes = False
         self.customer_panel: bool | None = None  # None: decided by width
         self.conversation: dict[str, Any] | None = None
+        self._signature = ""  # what the thread's widgets show (see load)
 
     def compose(self) -> ComposeResult:
         yield Static(id="reader-title")
@@ -242,6 +243,7 @@ class ReaderScreen(Screen[None]):
                 Text("This conversation is gone (expunged on the server).", style="bold")
             )
             self.query_one("#thread", VerticalScroll).remove_children()
+            self._signature = ""
             return
         self.conversation = conversation
 
@@ -252,20 +254,37 @@ class ReaderScreen(Screen[None]):
             else "the text is not downloaded yet (not connected)"
         )
         self.query_one("#reader-title", Static).update(self._title(conversation))
-        thread = self.query_one("#thread", VerticalScroll)
-        y = thread.scroll_y
-        thread.remove_children()
-        thread.mount_all(self._thread_items(conversation, loading, waiting))
-        if keep_scroll:
-            self.call_after_refresh(thread.scroll_to, y=y, animate=False)
+        timeline = store.timeline(self.key)
+        # Any commit to the cache (another agent's presence on another conversation, say)
+        # lands here: rebuild the thread's widgets only when what they show changed.
+        signature = repr(
+            (
+                self.show_headers,
+                self.show_quotes,
+                sorted(loading),
+                conversation["messages"],
+                timeline,
+            )
+        )
+        if signature != self._signature:
+            self._signature = signature
+            thread = self.query_one("#thread", VerticalScroll)
+            y = thread.scroll_y
+            thread.remove_children()
+            thread.mount_all(self._thread_items(conversation, timeline, loading, waiting))
+            if keep_scroll:
+                self.call_after_refresh(thread.scroll_to, y=y, animate=False)
         self.query_one("#customer-panel", Static).update(self._customer(conversation))
         self._place_panel()
 
     def _thread_items(
-        self, conversation: dict[str, Any], loading: set[tuple[str, int]], waiting: str
+        self,
+        conversation: dict[str, Any],
+        timeline: list[dict[str, Any]],
+        loading: set[tuple[str, int]],
+        waiting: str,
     ) -> list[Static]:
         """Messages and the team's notes/events, in time order; notes look different."""
-        store = self.app.store  # type: ignore[attr-defined]
         items: list[tuple[float, int, Static]] = []
         for i, m in enumerate(conversation["messages"]):
             view = MessageView(
@@ -278,7 +297,7 @@ class ReaderScreen(Screen[None]):
                 )
             )
             items.append((_timestamp(m["date"]), 0, view))
-        for event in store.timeline(self.key):
+        for event in timeline:
             items.append((float(event["time"]), 1, TimelineView(render_event(event))))
         items.sort(key=lambda item: (item[0], item[1]))
         return [view for _, _, view in items]
