@@ -288,3 +288,43 @@ def test_cli_and_app_say_it_in_one_line(make_account, tmp_path: Path) -> None:  
             return [n.message for n in app._notifications]
 
     assert NOTICE in asyncio.run(run_app())
+
+
+async def test_own_reply_rule_holds_without_keywords(make_account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account = make_account()
+    account.append("INBOX", make_message(message_id="<o1@example.jp>", minutes=0))
+    account.append(
+        "Sent",
+        make_message(
+            subject="Re: ログインできません",
+            sender=("サポート", SUPPORT),
+            to=(("山田 太郎", "taro@example.jp"),),
+            message_id="<o1-r@example.co.jp>",
+            in_reply_to="<o1@example.jp>",
+            references=["<o1@example.jp>"],
+            minutes=10,
+        ),
+        flags=["\\Seen"],
+    )
+    on = agent_config(tmp_path, account, "alice")
+    off = agent_config(
+        tmp_path, account, "bob", extra="\n[rules]\nown_reply_moves_to_in_progress = false\n"
+    )
+    await sync(on)
+    await sync(off)
+    key = only_key(on)
+    assert conversation(on, key)["status"] == "in-progress"
+    assert conversation(off, key)["status"] == "unhandled"
+    # The customer writes again: unhandled for both, the reply is no longer the newest.
+    account.append(
+        "INBOX",
+        make_message(
+            message_id="<o2@example.jp>",
+            in_reply_to="<o1-r@example.co.jp>",
+            references=["<o1@example.jp>", "<o1-r@example.co.jp>"],
+            minutes=20,
+        ),
+    )
+    await sync(on)
+    assert conversation(on, key)["status"] == "unhandled"
+    assert counts(account)["INBOX"] == 2  # derived only: nothing was moved on the server

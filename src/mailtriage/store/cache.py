@@ -670,6 +670,7 @@ class Store:
                 self.refresh_conversations(
                     k for (k,) in self.conn.execute("SELECT key FROM conversations")
                 )
+                self.apply_folder_state()
 
     def timeline(self, key: str) -> list[dict[str, Any]]:
         """Notes and events of a conversation, oldest first (see store.events.timeline)."""
@@ -736,7 +737,12 @@ class Store:
                 happened.setdefault(conv, []).append((kind, json.loads(details)))
         rows = []
         for conv, messages in located.items():
-            state = tf.derive(folders, messages, happened.get(conv, []))
+            state = tf.derive(
+                folders,
+                messages,
+                happened.get(conv, []),
+                reply_moves_to_in_progress=self.own_reply_rule(),
+            )
             rows.append(
                 (state.status, state.assignee, state.priority, json.dumps(state.tags), conv)
             )

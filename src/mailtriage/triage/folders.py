@@ -68,12 +68,23 @@ def derive(
     folders: Mapping[str, str],
     messages: Sequence[Located],
     events: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    reply_moves_to_in_progress: bool = False,
 ) -> FolderState:
-    """State from where the messages are plus the events (kind, details), oldest first."""
+    """State from where the messages are plus the events (kind, details), oldest first.
+
+    With reply_moves_to_in_progress, our reply newer than every customer message shows an
+    Unhandled conversation as In progress, as derive_state does with keywords (derived, not
+    moved: the messages stay where they are until someone files them).
+    """
     state = FolderState()
     decider = deciding_message(folders, messages)
     if decider is not None:
         state.status = status_of_folder(folders, decider.mailbox) or "unhandled"
+    if state.status == "unhandled" and reply_moves_to_in_progress and messages:
+        newest = max(messages, key=lambda m: (m.ts, not m.inbound))
+        if not newest.inbound:
+            state.status = "in-progress"
     tags: set[str] = set()
     for kind, details in events:
         if kind in ("claimed", "assigned", "status") and "assignee" in details:
