@@ -162,15 +162,76 @@ def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
         print(f"{stamp} {event.account}: {event.message}", flush=True)
 
     async def watch_all() -> None:
+        loop = asyncio.get_running_loop()
+        acks = {n: _Acknowledger(config, n) for n in names if _Acknowledger.wanted(config, n)}
+
+        def on_event(event: SyncEvent) -> None:
+            show(event)
+            ack = acks.get(event.account)
+            if ack is not None and event.kind == "changed":
+                loop.call_soon_threadsafe(ack.poke)
+
         syncers = [
             AccountSync(config.accounts[n], config.accounts[n].imap.resolve_password())
             for n in names
         ]
         try:
-            await asyncio.gather(*(s.watch(show) for s in syncers))
+            await asyncio.gather(*(s.watch(on_event) for s in syncers))
         finally:
             for syncer in syncers:
                 await syncer.close()
+            for ack in acks.values():
+                await ack.close()
 
     asyncio.run(watch_all())
     return 0
+
+
+class _Acknowledger:
+    """compose.auto_ack for a `sync --watch` with no app open: after each sync that brought
+    mail, acknowledge what is new and send it. One pass at a time per account; a poke during a
+    pass asks for one more. Safe beside a running app: the acknowledgement is claimed on the
+    server first (compose.autoack), so only one of them sends it."""
+
+    def __init__(self, config: Config, account: str):
+        self.config = config
+        self.account = account
+        self._task: Any = None
+        self._again = False
+        self._outbox: Any = None
+
+    @staticmethod
+    def wanted(config: Config, account: str) -> bool:
+        return bool(config.compose.auto_ack) and config.accounts[account].smtp is not None
+
+    def poke(self) -> None:
+        import asyncio
+
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        from mailtriage.compose.autoack import auto_acknowledge
+        from mailtriage.smtp.outbox import Outbox
+
+        self._again = True
+        while self._again:
+            self._again = False
+            try:
+                if self._outbox is None:
+                    self._outbox = Outbox.for_config(self.config, self.account)
+                await auto_acknowledge(self.config, self.account, self._outbox)
+                for delivery in await self._outbox.deliver_due():
+                    stamp = time.strftime("%H:%M:%S")
+                    print(f"{stamp} {self.account}: auto-ack {delivery.message}", flush=True)
+            except Exception as exc:  # a bad template or SMTP trouble must not end the watch
+                print(f"{time.strftime('%H:%M:%S')} {self.account}: auto-ack: {exc}", flush=True)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            # An SMTP send must not be cut: let a running pass finish.
+            await self._task
+        if self._outbox is not None:
+            await self._outbox.close()
