@@ -18,7 +18,7 @@ def test_main_screen(snap_compare, build_app, size) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_in_progress_view(snap_compare, build_app, size) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(build_app(), terminal_size=size, press=["2", "x"])
+    assert snap_compare(build_app(), terminal_size=size, press=["2", "x", "_"])
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
