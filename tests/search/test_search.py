@@ -121,9 +121,66 @@ def test_japanese_substring_best_first(store: Store) -> None:
     assert subjects(store, "返金できますか") == ["ご相談"]
 
 
-def test_one_character_cjk_term_uses_like(store: Store) -> None:
+def test_one_and_two_character_terms(store: Store) -> None:
     assert set(subjects(store, "金")) == {"返金のお願い", "ご相談"}
     assert subjects(store, "佐藤") == ["ご相談"]  # sender name, two characters
+    assert subjects(store, "ok") == []
+    assert subjects(store, "虹") == []  # occurs nowhere: no trigram starts with it
+
+
+def test_short_terms_at_the_very_end_of_a_column(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache.sqlite3")
+    with store.atomic():
+        store.insert_messages(
+            [
+                row("<end1@x>", subject="ご返金", text="本文は返金", sender=("加藤", "k@x.jp")),
+                row("<end2@x>", subject="Booking", text="It is OK", sender=("Al", "al@x.jp")),
+                row("<end3@x>", subject="短", text="金"),
+            ]
+        )
+    assert subjects(store, "返金") == ["ご返金"]
+    assert subjects(store, "subject:返金") == ["ご返金"]
+    assert subjects(store, "from:加藤") == ["ご返金"]
+    assert subjects(store, "from:藤") == ["ご返金"]
+    assert set(subjects(store, "金")) == {"短", "ご返金"}
+    assert subjects(store, "短") == ["短"]
+    assert subjects(store, "OK") == ["Booking"]  # "Booking" and "OK", any ASCII case
+    assert subjects(store, "ok") == ["Booking"]
+    store.close()
+
+
+def test_very_common_short_terms_fall_back_to_like(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailtriage.store import search
+
+    expected = subjects(store, "金")
+    monkeypatch.setattr(search, "MAX_SHORT_TERMS", 1)
+    assert search._trigrams_starting(store.conn, "金") is None
+    assert subjects(store, "金") == expected
+
+
+def test_a_cache_from_before_the_padding_is_reindexed(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite3"
+    store = Store(path)
+    with store.atomic():
+        store.insert_messages([row("<old@x>", subject="ご返金", text="x")])
+    # How version 3 indexed: no newlines after each column, no vocabulary table.
+    store.conn.executescript(
+        """
+        DELETE FROM messages_fts;
+        INSERT INTO messages_fts (rowid, subject, sender, body)
+        SELECT id, subject, from_name || ' ' || from_email, text FROM messages;
+        DROP TABLE messages_fts_terms;
+        DROP INDEX messages_id_conversation;
+        DELETE FROM _sqlite_migrations WHERE name = '0004_search_short_terms';
+        PRAGMA user_version = 3;
+        """
+    )
+    store.close()
+    store = Store(path)
+    assert subjects(store, "返金") == ["ご返金"]
+    store.close()
 
 
 def test_short_term_narrows_fts_candidates(store: Store) -> None:

@@ -67,7 +67,12 @@ def test_cache_file_is_private_and_versioned(tmp_path: Path, store: Store) -> No
     assert mode == 0o600
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["0001_initial", "0002_body_fetched", "0003_app_folder"]
+    assert names == [
+        "0001_initial",
+        "0002_body_fetched",
+        "0003_app_folder",
+        "0004_search_short_terms",
+    ]
     store.close()
     # reopening applies nothing twice
     again = Store(store.path)

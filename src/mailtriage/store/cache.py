@@ -259,9 +259,11 @@ class Store:
                 last_id = cursor.lastrowid
         if first_id is not None:
             # Rows inserted by this one writer inside one transaction have consecutive ids.
+            # Each column ends in two newlines: see store.search on one- and two-character terms.
             self.conn.execute(
-                "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id, subject,"
-                " from_name || ' ' || from_email, text FROM messages WHERE id BETWEEN ? AND ?",
+                "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id,"
+                " subject || char(10, 10), from_name || ' ' || from_email || char(10, 10),"
+                " text || char(10, 10) FROM messages WHERE id BETWEEN ? AND ?",
                 (first_id, last_id),
             )
         touched = {self._canonical(k) for k in touched}

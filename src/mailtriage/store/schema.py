@@ -184,3 +184,33 @@ def m0003_app_folder(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0004_search_short_terms")
+def m0004_search_short_terms(db: Database) -> None:
+    # One- and two-character terms (返金, 佐藤, "ok") have no trigram of their own, and a LIKE
+    # over every message took ~1 s at 100k. Every occurrence of such a term starts some
+    # trigram once each column ends in two newlines, so store.search finds the trigrams that
+    # start with it in the index's vocabulary and ORs them. Rebuilt here from the cached rows.
+    _execute_script(
+        db,
+        """
+        DROP TRIGGER messages_fts_update;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, from_name, from_email, text
+        ON messages BEGIN
+            DELETE FROM messages_fts WHERE rowid = old.id;
+            INSERT INTO messages_fts (rowid, subject, sender, body)
+            VALUES (new.id, new.subject || char(10, 10),
+                    new.from_name || ' ' || new.from_email || char(10, 10),
+                    new.text || char(10, 10));
+        END;
+        DELETE FROM messages_fts;
+        INSERT INTO messages_fts (rowid, subject, sender, body)
+        SELECT id, subject || char(10, 10), from_name || ' ' || from_email || char(10, 10),
+               text || char(10, 10) FROM messages;
+        CREATE VIRTUAL TABLE messages_fts_terms USING fts5vocab (messages_fts, 'row');
+        -- A hit's conversation without reading its row: the key is the row's last column,
+        -- behind the body, and reading it cost a search with 8,000 hits half its time.
+        CREATE INDEX messages_id_conversation ON messages (id, conversation);
+        """,
+    )

@@ -7,9 +7,11 @@ subject, the sender's name and address, or the body, all on the same message; fi
 
 The FTS5 table uses the trigram tokenizer, so a term of three or more characters is an index
 lookup in any language. One or two characters (common in Japanese: 返金, 佐藤) have no
-trigram; they become LIKE conditions on the rows the index already chose, or on every
-message when nothing else narrows the search. Results come best first: FTS5's bm25 of the
-best-matching message, subject hits weighing most, then the most recent conversation.
+trigram of their own, but every indexed column ends in two newlines, so each occurrence
+starts at least one trigram: the term becomes an OR of the trigrams in the index's vocabulary
+that start with it (an index lookup too). Only a term that starts more than MAX_SHORT_TERMS
+trigrams (a single common kana) falls back to LIKE. Results come best first: FTS5's bm25 of
+the best-matching message, subject hits weighing most, then the most recent conversation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _STATUS = {
     "done": "done",
     "対応済": "done",
 }
+MAX_SHORT_TERMS = 400
 _NOBODY = frozenset({"none", "nobody", "-"})
 _ATTACHMENT = frozenset({"attachment", "attachments", "添付"})
 
@@ -42,6 +45,7 @@ class Query:
     """A parsed query: what the FTS index answers, and what plain SQL has to check."""
 
     fts: list[str] = field(default_factory=list)  # FTS5 query fragments, ANDed
+    short: list[tuple[str | None, str]] = field(default_factory=list)  # (column, 1-2 chars)
     like: list[tuple[tuple[str, ...], str]] = field(default_factory=list)  # (columns, needle)
     message_sql: list[str] = field(default_factory=list)
     message_params: list[Any] = field(default_factory=list)
@@ -50,7 +54,7 @@ class Query:
 
     @property
     def touches_messages(self) -> bool:
-        return bool(self.fts or self.like or self.message_sql)
+        return bool(self.fts or self.short or self.like or self.message_sql)
 
     @property
     def empty(self) -> bool:
@@ -101,12 +105,47 @@ def parse_query(text: str) -> Query:
 
 
 def _term(query: Query, value: str, column: str | None) -> None:
-    if len(value) >= 3 and (column is None or column in _FTS_COLUMN):
-        fragment = _phrase(value)
-        query.fts.append(f"{_FTS_COLUMN[column]} : {fragment}" if column else fragment)
+    if column is not None and column not in _FTS_COLUMN:
+        query.like.append((_LIKE_COLUMNS[column], _like(value)))
+    elif len(value) >= 3:
+        _fts(query, [value], column)
     else:
-        columns = _LIKE_COLUMNS[column] if column else _TEXT_COLUMNS
-        query.like.append((columns, _like(value)))
+        query.short.append((column, value))
+
+
+def _fts(query: Query, phrases: list[str], column: str | None) -> None:
+    fragment = " OR ".join(map(_phrase, phrases))
+    if len(phrases) > 1:
+        fragment = f"({fragment})"
+    query.fts.append(f"{_FTS_COLUMN[column]} : {fragment}" if column else fragment)
+
+
+def _trigrams_starting(conn: sqlite3.Connection, value: str) -> list[str] | None:
+    """The index's trigrams that start with value (folded as the index folds), or None when
+    there are more than MAX_SHORT_TERMS."""
+    needle = value.lower()
+    terms = [
+        term
+        for (term,) in conn.execute(
+            "SELECT term FROM messages_fts_terms WHERE term >= ? AND term < ? LIMIT ?",
+            (needle, needle + "\U0010ffff", MAX_SHORT_TERMS + 1),
+        )
+    ]
+    return None if len(terms) > MAX_SHORT_TERMS else terms
+
+
+def _resolve_short(conn: sqlite3.Connection, query: Query) -> bool:
+    """Turn one- and two-character terms into index lookups; False if one occurs nowhere."""
+    for column, value in query.short:
+        terms = _trigrams_starting(conn, value)
+        if terms is None:
+            query.like.append((_LIKE_COLUMNS[column] if column else _TEXT_COLUMNS, _like(value)))
+        elif not terms:
+            return False
+        else:
+            _fts(query, terms, column)
+    query.short.clear()
+    return True
 
 
 def _filter(query: Query, name: str, value: str) -> bool:
@@ -159,9 +198,27 @@ def search_rows(
     conn: sqlite3.Connection, text: str, *, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Rows of the conversations table matching the query, best first."""
-    query = parse_query(text)
-    if query.empty:
+    compiled = _compile(conn, text, "c.*", limit)
+    if compiled is None:
         return []
+    cursor = conn.execute(*compiled)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def search_keys(conn: sqlite3.Connection, text: str, *, limit: int | None = None) -> list[str]:
+    """Keys of the matching conversations, best first: what a list of every match needs."""
+    compiled = _compile(conn, text, "c.key", limit)
+    return [] if compiled is None else [key for (key,) in conn.execute(*compiled)]
+
+
+def _compile(
+    conn: sqlite3.Connection, text: str, select: str, limit: int | None
+) -> tuple[str, list[Any]] | None:
+    """One SQL statement and its parameters, or None when nothing can match."""
+    query = parse_query(text)
+    if query.empty or not _resolve_short(conn, query):
+        return None
     params: list[Any] = []
     if query.touches_messages:
         where = list(query.message_sql)
@@ -172,7 +229,7 @@ def search_rows(
                 "WITH hits AS MATERIALIZED (SELECT rowid AS id, bm25(messages_fts, {}, {}, {})"
                 " AS score FROM messages_fts WHERE messages_fts MATCH ?) ".format(*_WEIGHTS)
             )
-            source = "hits JOIN messages m ON m.id = hits.id"
+            source = "hits JOIN messages m INDEXED BY messages_id_conversation ON m.id = hits.id"
             params.append(" AND ".join(query.fts))
             score = "MIN(hits.score)"
         else:
@@ -187,13 +244,13 @@ def search_rows(
             where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
             params += [needle] * len(columns)
         sql = (
-            f"{prefix}SELECT c.* FROM (SELECT m.conversation AS key, {score} AS score"
+            f"{prefix}SELECT {select} FROM (SELECT m.conversation AS key, {score} AS score"
             f" FROM {source} WHERE {' AND '.join(where) or '1'} GROUP BY m.conversation) best"
             " JOIN conversations c ON c.key = best.key"
         )
         order = "best.score, c.last_ts DESC, c.key"
     else:
-        sql = "SELECT c.* FROM conversations c"
+        sql = f"SELECT {select} FROM conversations c"
         order = "c.last_ts DESC, c.key"
     if query.conversation_sql:
         sql += " WHERE " + " AND ".join(query.conversation_sql)
@@ -202,6 +259,4 @@ def search_rows(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return sql, params

@@ -100,6 +100,7 @@ class MailtriageApp(App[None]):
         self.syncer: Any = None  # the AccountSync while the sync worker runs
         self._fetching: set[int] = set()  # message rowids whose bodies are on their way
         self._started = time.monotonic()
+        self.sla_start_delay = SLA_START_DELAY
         self._sla_at = -SLA_MIN_INTERVAL
         self._sla_timer: Any = None
 
@@ -214,7 +215,9 @@ class MailtriageApp(App[None]):
 
         started = time.perf_counter()
         if self.search_query:
-            keys = [c["key"] for c in self.store.search(self.search_query)]
+            from mailtriage.store.search import search_keys
+
+            keys = search_keys(self.store.conn, self.search_query)
         elif self.view in SLA_VIEWS:
             from mailtriage.sla import due_soon_keys, overdue_keys
 
@@ -268,7 +271,7 @@ class MailtriageApp(App[None]):
 
         now = time.monotonic()
         since_start, since_last = now - self._started, now - self._sla_at
-        delay = max(SLA_START_DELAY - since_start, SLA_MIN_INTERVAL - since_last, 0.0)
+        delay = max(self.sla_start_delay - since_start, SLA_MIN_INTERVAL - since_last, 0.0)
         if self._sla_timer is None:  # one already scheduled will see the newer data
             self._sla_timer = self.set_timer(delay, self._start_sla_count)
 
