@@ -160,7 +160,9 @@ def test_very_common_short_terms_fall_back_to_like(
     assert subjects(store, "金") == expected
 
 
-def test_a_cache_from_before_the_padding_is_reindexed(tmp_path: Path) -> None:
+def test_a_cache_from_before_the_padding_is_reindexed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cache.sqlite3"
     store = Store(path)
     with store.atomic():
@@ -179,6 +181,7 @@ def test_a_cache_from_before_the_padding_is_reindexed(tmp_path: Path) -> None:
     )
     store.close()
     store = Store(path)
+    assert "upgrading the cache" in capsys.readouterr().err
     assert subjects(store, "返金") == ["ご返金"]
     store.close()
 

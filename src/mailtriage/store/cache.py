@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -125,6 +126,14 @@ class Store:
 
         from mailtriage.store.schema import migrations
 
+        if version > 0:
+            # Some upgrades rebuild an index (0004: search): a minute at 100k messages.
+            print(
+                f"mailtriage: upgrading the cache {self.path} (schema {version} to"
+                f" {SCHEMA_VERSION}); large caches take up to a minute",
+                file=sys.stderr,
+                flush=True,
+            )
         db = Database(self.conn)
         db.enable_wal()
         migrations.apply(db)
