@@ -341,6 +341,24 @@ async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyp
         assert all(r["sla"].state == "due-soon" for r in rows)
 
 
+async def test_sla_views_are_counted_off_the_ui_thread(build_app) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.sla import overdue_keys
+
+    app = build_app()
+    app.sla_start_delay = 3600.0  # no background count: opening the view must ask for one
+    async with app.run_test(size=(120, 35)) as pilot:
+        listing_ = conversations(app)
+        await pilot.press("9")
+        for _ in range(50):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if listing_.keys:
+                break
+        expected = overdue_keys(app.store.conn, now=app.clock, policy=app.config.sla)
+        assert expected and listing_.keys == expected
+        assert app.counts["overdue"] == len(expected)
+
+
 async def test_keys_typed_after_quit_do_nothing(build_app) -> None:  # type: ignore[no-untyped-def]
     app = build_app()
     async with app.run_test(size=(120, 35)) as pilot:

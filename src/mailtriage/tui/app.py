@@ -42,8 +42,8 @@ class SyncEventArrived(Message):
 
 @dataclass
 class SlaCounted(Message):
-    overdue: int
-    due_soon: int
+    keys: dict[str, list[str]]  # view id (overdue, due-soon) -> keys, most urgent first
+    version: int  # the UI connection's data_version when the count started
 
 
 def log_path() -> Path:
@@ -101,6 +101,10 @@ class MailtriageApp(App[None]):
         self._fetching: set[int] = set()  # message rowids whose bodies are on their way
         self._started = time.monotonic()
         self.sla_start_delay = SLA_START_DELAY
+        # The Overdue/Due soon views' keys, from the SLA worker: (data_version, when, keys).
+        self._sla_keys: tuple[int, float, dict[str, list[str]]] | None = None
+        self._poll_timers: list[Any] = []
+        self._closing = False
         self._sla_at = -SLA_MIN_INTERVAL
         self._sla_timer: Any = None
 
@@ -177,8 +181,10 @@ class MailtriageApp(App[None]):
 
             self.notify(notice(folders, self.account.app_folder), severity="warning", timeout=10)
         self.reload(keep=None)
-        self.set_interval(CHANGE_POLL, self.check_for_changes)
-        self.set_interval(self.presence_sweep, self.sweep_presence)
+        self._poll_timers = [
+            self.set_interval(CHANGE_POLL, self.check_for_changes),
+            self.set_interval(self.presence_sweep, self.sweep_presence),
+        ]
         if self.background_sync:
             self.sync_loop()
         else:
@@ -213,22 +219,21 @@ class MailtriageApp(App[None]):
         """Re-read keys and counts; the cursor stays on the same conversation."""
         from mailtriage.tui.conversation_list import ConversationList
 
+        if self._closing:
+            return
+
         started = time.perf_counter()
+        version = listing.data_version(self.store.conn)
         if self.search_query:
             from mailtriage.store.search import search_keys
 
             keys = search_keys(self.store.conn, self.search_query)
         elif self.view in SLA_VIEWS:
-            from mailtriage.sla import due_soon_keys, overdue_keys
-
-            pick = overdue_keys if self.view == "overdue" else due_soon_keys
-            keys = pick(self.store.conn, now=self.clock, policy=self.config.sla)
-            self.counts = {**self.counts, self.view: len(keys)}
+            keys = self._sla_view_keys(version)
         else:
             keys = listing.view_keys(
                 self.store.conn, self.view, agent=self.config.agent, sort=self.sort
             )
-        version = listing.data_version(self.store.conn)
         if version != self._data_version or not self.counts:
             # Counts scan every conversation: only when the data changed, not per view switch.
             # Merge: the SLA counts come from a worker and must not blink to zero meanwhile.
@@ -278,7 +283,22 @@ class MailtriageApp(App[None]):
     def _start_sla_count(self) -> None:
         self._sla_timer = None
         self._sla_at = time.monotonic()
-        self.count_sla()
+        self.count_sla(listing.data_version(self.store.conn))
+
+    def _sla_view_keys(self, version: int) -> list[str]:
+        """The Overdue/Due soon view's keys as last counted (walking every open conversation
+        takes ~1 s at 100k: never on the UI thread); counts again when they are stale."""
+        counted = self._sla_keys
+        fresh = (
+            counted is not None
+            and counted[0] == version
+            and time.monotonic() - counted[1] < SLA_MIN_INTERVAL
+        )
+        if not fresh:
+            if self._sla_timer is not None:
+                self._sla_timer.stop()
+            self._start_sla_count()
+        return list(counted[2][self.view]) if counted is not None else []
 
     @work(
         thread=True,
@@ -287,8 +307,8 @@ class MailtriageApp(App[None]):
         exit_on_error=False,
         description="counting SLA clocks",
     )
-    def count_sla(self) -> None:
-        """Overdue/due-soon counts, off the UI thread; a newer request replaces this one."""
+    def count_sla(self, version: int) -> None:
+        """Overdue/due-soon keys, off the UI thread; a newer request replaces this one."""
         from textual.worker import get_current_worker
 
         from mailtriage.sla import due_soon_keys, overdue_keys
@@ -296,24 +316,39 @@ class MailtriageApp(App[None]):
         worker = get_current_worker()
         store = Store(self.account.cache_path, readonly=True)
         try:
-            overdue = len(overdue_keys(store.conn, now=self.clock, policy=self.config.sla))
-            soon = len(due_soon_keys(store.conn, now=self.clock, policy=self.config.sla))
+            keys = {
+                "overdue": overdue_keys(store.conn, now=self.clock, policy=self.config.sla),
+                "due-soon": due_soon_keys(store.conn, now=self.clock, policy=self.config.sla),
+            }
         finally:
             store.close()
         if not worker.is_cancelled:
             # post_message, not call_from_thread: that one blocks, forever if the app is
             # closing, and would hold up its exit.
-            self.post_message(SlaCounted(overdue, soon))
+            self.post_message(SlaCounted(keys, version))
 
     def on_sla_counted(self, message: SlaCounted) -> None:
-        overdue, soon = message.overdue, message.due_soon
-        self.counts = {**self.counts, "overdue": overdue, "due-soon": soon}
+        from mailtriage.tui.conversation_list import ConversationList
+
+        if self._closing:
+            return
+
+        self._sla_keys = (message.version, time.monotonic(), message.keys)
+        self.counts = {**self.counts, **{view: len(k) for view, k in message.keys.items()}}
+        if self.view in SLA_VIEWS and not self.search_query:
+            listed = self.main.query_one(ConversationList)
+            if listed.keys != message.keys[self.view]:
+                self.reload(keep=listed.current_key)
+                return
         self.main.show_views(self.view, self.counts, self.search_query)
         self.update_status()
 
     def sweep_presence(self) -> None:
         """Redraw who-is-where when someone's presence expired since the last look."""
         from mailtriage.store.events import presence_all
+
+        if self._closing:
+            return
 
         present = presence_all(self.store.conn, exclude=self.config.agent)
         if present == self._presence_seen:
@@ -328,6 +363,8 @@ class MailtriageApp(App[None]):
 
     def check_for_changes(self) -> None:
         """Another connection committed (our sync worker, another process): show it."""
+        if self._closing:
+            return
         if listing.data_version(self.store.conn) != self._data_version:
             from mailtriage.tui.conversation_list import ConversationList
 
@@ -852,6 +889,11 @@ class MailtriageApp(App[None]):
             self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=8)
 
     async def on_unmount(self) -> None:
+        # Timers and queued messages (an SLA count, a sync event) may still arrive while
+        # the connections close below: nothing may touch the cache after this.
+        self._closing = True
+        for timer in self._poll_timers:
+            timer.stop()
         if self._actions is not None:
             await self._actions.close()
         if self._outbox is not None:
