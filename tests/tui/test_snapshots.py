@@ -32,6 +32,15 @@ def snap(snap_compare, build_app) -> Callable[..., bool]:  # type: ignore[no-unt
     def take(keys: list[str], size: tuple[int, int] = (120, 35), **kwargs: Any) -> bool:
         app = build_app(**kwargs)
         app.sla_start_delay = 0.0  # counted at once, so every picture has the count
+        notify = app.notify
+
+        def lasting(*args: Any, **kw: Any) -> None:
+            # A toast's timeout is wall time: on a loaded machine it could vanish before
+            # the picture is taken, so in pictures every toast stays.
+            kw["timeout"] = 3600
+            notify(*args, **kw)
+
+        app.notify = lasting  # type: ignore[method-assign]
 
         async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
             await settle(pilot)
