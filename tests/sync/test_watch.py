@@ -112,6 +112,34 @@ async def test_new_mail_and_keyword_change_reach_the_cache_within_a_second(
     assert statistics.median(keywords) <= PUSH_BUDGET, keywords
 
 
+async def test_keyword_change_during_idle_is_applied_without_a_resync(
+    tmp_path: Path, imap_account
+) -> None:  # type: ignore[no-untyped-def]
+    """Dovecot reports another client's STORE as `* n FETCH (UID u FLAGS (...) MODSEQ (m))`
+    during IDLE (QRESYNC is on): the watcher writes it to the cache and stays in IDLE."""
+    uid = imap_account.append("INBOX", make_message(message_id="<k1@example.jp>"))
+    account = account_config(tmp_path, imap_account)
+    other = imap_account.client()
+    other.select_folder("INBOX")
+    async with Watcher(account) as watcher:
+        await watcher.wait_for("idle")
+        mark = len(watcher.events)
+        other.add_flags([uid], [b"mt:assignee/bob", b"\\Seen"])
+        await until(lambda: cached(account, ASSIGNED, uid), timeout=PUSH_LIMIT)
+        assert (await watcher.wait_for("changed", after=mark)).message == "1 changed"
+        assert [e.kind for e in watcher.events[mark:]] == ["changed"]  # no "syncing"
+        ((flags,),) = cached(account, "SELECT flags FROM messages WHERE uid=?", uid)
+        assert flags == '["\\\\Seen", "mt:assignee/bob"]'
+        (unread,) = cached(account, "SELECT unread FROM conversations")[0]
+        assert unread == 0  # the conversation row was re-derived too
+        mark = len(watcher.events)
+        other.remove_flags([uid], [b"mt:assignee/bob"])
+        await until(lambda: not cached(account, ASSIGNED, uid), timeout=PUSH_LIMIT)
+        await watcher.wait_for("changed", after=mark)
+        assert [e.kind for e in watcher.events[mark:]] == ["changed"]
+    other.logout()
+
+
 async def test_fetch_body_while_watching(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
     imap_account.append_many(
         "INBOX",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from mailtriage.store import CacheError, MessageRow, Store
@@ -13,7 +17,7 @@ from mailtriage.store.schema import migrations
 from mailtriage.store.version import SCHEMA_VERSION
 from mailtriage.triage.threads import conversation_key, normalize_subject, short_id
 
-_uid = iter(range(1, 10_000))
+_uid = itertools.count(1)
 
 
 def row(
@@ -239,3 +243,60 @@ def test_events_follow_a_merged_conversation(store: Store) -> None:
     assert [e["text"] for e in events.timeline(store.conn, conv["key"])] == [
         "logged before the merge"
     ]
+
+
+_IDS = [f"<{c}@x>" for c in "abcdef"]
+
+
+@st.composite
+def _mail(draw: st.DrawFn) -> list[MessageRow]:
+    """Messages whose ids, references, subjects and customers collide a lot."""
+    count = draw(st.integers(1, 12))
+    rows = []
+    for uid in range(1, count + 1):
+        refs = draw(st.lists(st.sampled_from(_IDS), max_size=3))
+        rows.append(
+            dataclasses.replace(
+                row(
+                    draw(st.sampled_from([*_IDS, None])),
+                    subject=draw(st.sampled_from(["お問い合わせ", "Re: お問い合わせ", "請求書"])),
+                    refs=refs,
+                    irt=draw(st.lists(st.sampled_from(_IDS), max_size=1)),
+                    ts=float(draw(st.integers(1, 6))),
+                    inbound=draw(st.booleans()),
+                    customer=draw(st.sampled_from(["a@example.jp", "b@example.jp"])),
+                    flags=draw(st.sampled_from([[], ["mt:status/done"], ["\\Seen"]])),
+                ),
+                uid=draw(st.sampled_from([uid, 1])),  # now and then a UID fetched twice
+            )
+        )
+    return rows
+
+
+def _partition(store: Store) -> tuple[object, ...]:
+    messages = store.conn.execute(
+        "SELECT conversation, uid FROM messages ORDER BY conversation, uid"
+    ).fetchall()
+    conversations = store.conn.execute("SELECT * FROM conversations ORDER BY key").fetchall()
+    threads = store.conn.execute("SELECT * FROM thread_ids ORDER BY message_id").fetchall()
+    fts = store.conn.execute("SELECT rowid, subject FROM messages_fts ORDER BY rowid").fetchall()
+    return messages, conversations, threads, fts
+
+
+@settings(max_examples=100, deadline=None)
+@given(batch=_mail(), split=st.integers(1, 12))
+def test_one_batch_threads_exactly_like_one_message_at_a_time(
+    tmp_path_factory: pytest.TempPathFactory, batch: list[MessageRow], split: int
+) -> None:
+    """insert_messages decides threading for a whole batch in memory (store.ingest); the
+    result must be what inserting the same messages one by one, oldest first, gives."""
+    directory = tmp_path_factory.mktemp("batch")
+    together, alone = Store(directory / "t.sqlite3"), Store(directory / "a.sqlite3")
+    with together.atomic():
+        together.insert_messages(batch[:split])
+        together.insert_messages(batch[split:])
+    with alone.atomic():
+        for earlier in (batch[:split], batch[split:]):
+            for message in sorted(earlier, key=lambda r: (r.ts, r.uid)):
+                alone.insert_messages([message])
+    assert _partition(together) == _partition(alone)

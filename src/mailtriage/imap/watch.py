@@ -1,7 +1,9 @@
 """The long-running sync loop behind `mailtriage sync --watch` and the TUI (blocking).
 
-sync, then IDLE on INBOX until the server reports a change, the IDLE refresh comes due, or
-the poll interval passes (each wake re-syncs Sent too); without IDLE, sleep poll_interval.
+sync, then IDLE on INBOX until the server reports new mail or an expunge, the IDLE refresh
+comes due, or the poll interval passes (each wake re-syncs Sent too); flag and keyword changes
+reported during IDLE are applied to the cache in place (AccountSession.idle). Without IDLE,
+sleep poll_interval.
 Trouble of any kind becomes a one-line event and a retry with exponential backoff: the loop
 ends only when `stop` is set.
 """
@@ -86,7 +88,14 @@ def run_watch(
                 backoff = BACKOFF_FIRST
                 if session.can_idle:
                     emit("idle", "up to date; waiting for mail (IDLE)")
-                    session.idle(min(idle_refresh, poll), stop)
+                    # Keyword changes arrive with their UID and go straight into the cache;
+                    # only new mail and expunges (or the refresh timer) end the IDLE. A
+                    # second watched folder (the app folder) gets its own session and loop.
+                    session.idle(
+                        min(idle_refresh, poll),
+                        stop,
+                        on_flags=lambda count: emit("changed", f"{count} changed"),
+                    )
                 else:
                     emit("idle", f"up to date; next check in {poll:g} s (server has no IDLE)")
                     stop.wait(poll)

@@ -20,7 +20,6 @@ from mailtriage.store.version import SCHEMA_VERSION
 from mailtriage.triage.state import MessageState, derive_state
 from mailtriage.triage.threads import (
     MIN_PREFIX,
-    conversation_key,
     normalize_short_id,
     short_id,
     thread_root,
@@ -219,115 +218,37 @@ class Store:
     # -- writes from sync -----------------------------------------------------------------
 
     def insert_messages(self, rows: Sequence[MessageRow]) -> set[str]:
-        """Insert new messages, thread them, and return the conversation keys touched."""
-        touched: set[str] = set()
-        first_id = last_id = None
-        for row in sorted(rows, key=lambda r: (r.ts, r.uid)):
-            key = self._assign_conversation(row)
-            cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO messages (mailbox, uidvalidity, uid, message_id,"
-                " in_reply_to, refs, subject, norm_subject, from_name, from_email, to_json,"
-                " cc_json, date, ts, flags, modseq, size, inbound, counterpart_name,"
-                " counterpart_email, text, text_from_html, attachments, warnings, raw,"
-                " conversation, body_fetched) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?)",
-                (
-                    row.mailbox,
-                    row.uidvalidity,
-                    row.uid,
-                    row.message_id,
-                    json.dumps(row.in_reply_to),
-                    json.dumps(row.references),
-                    row.subject,
-                    row.norm_subject,
-                    row.from_name,
-                    row.from_email,
-                    json.dumps(row.to, ensure_ascii=False),
-                    json.dumps(row.cc, ensure_ascii=False),
-                    row.date,
-                    row.ts,
-                    json.dumps(row.flags, ensure_ascii=False),
-                    row.modseq,
-                    row.size,
-                    int(row.inbound),
-                    row.counterpart_name,
-                    row.counterpart_email,
-                    row.text,
-                    int(row.text_from_html),
-                    json.dumps(row.attachments, ensure_ascii=False),
-                    json.dumps(row.warnings, ensure_ascii=False),
-                    row.raw,
-                    key,
-                    int(row.body_fetched),
-                ),
-            )
-            if cursor.rowcount:
-                touched.add(key)
-                first_id = first_id or cursor.lastrowid
-                last_id = cursor.lastrowid
-        if first_id is not None:
-            # Rows inserted by this one writer inside one transaction have consecutive ids.
-            # Each column ends in two newlines: see store.search on one- and two-character terms.
-            self.conn.execute(
-                "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id,"
-                " subject || char(10, 10), from_name || ' ' || from_email || char(10, 10),"
-                " text || char(10, 10) FROM messages WHERE id BETWEEN ? AND ?",
-                (first_id, last_id),
-            )
-        touched = {self._canonical(k) for k in touched}
-        self.refresh_conversations(touched)
-        return touched
+        """Insert new messages, thread them, and return the conversation keys touched.
 
-    def _canonical(self, key: str) -> str:
-        """A key may have been merged away after it was handed out in this batch."""
-        row = self.conn.execute(
-            "SELECT conversation FROM messages WHERE conversation=? LIMIT 1", (key,)
-        ).fetchone()
-        return row[0] if row else key
+        Set-wise (store.ingest); conversations this batch creates are derived from the rows
+        in hand, the others re-read from the cache.
+        """
+        from mailtriage.store.ingest import BatchInsert
 
-    def _assign_conversation(self, row: MessageRow) -> str:
-        ids = [*row.references, *row.in_reply_to]
-        if row.message_id:
-            ids.append(row.message_id)
-        ids = list(dict.fromkeys(ids))
-        existing: list[str] = []
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            marks = ",".join("?" * len(chunk))
-            existing += [
-                c
-                for (c,) in self.conn.execute(
-                    f"SELECT DISTINCT conversation FROM thread_ids WHERE message_id IN ({marks})",
-                    chunk,
-                )
-            ]
-        existing = list(dict.fromkeys(existing))
-        if existing:
-            key = self._merge(existing) if len(existing) > 1 else existing[0]
-        else:
-            key = self._subject_fallback(row) or conversation_key(
-                thread_root(row.message_id, row.references, row.in_reply_to)
-                or f"<uid:{row.mailbox}:{row.uidvalidity}:{row.uid}>"
-            )
-        self.conn.executemany(
-            "INSERT INTO thread_ids (message_id, conversation) VALUES (?, ?)"
-            " ON CONFLICT (message_id) DO NOTHING",
-            [(mid, key) for mid in ids],
+        inserted = BatchInsert(self.conn, self._merge).run(rows)
+        new = inserted.new_conversations
+        self._write_conversations(
+            {
+                key: [
+                    (
+                        r.message_id,
+                        r.references,
+                        r.in_reply_to,
+                        r.subject,
+                        r.flags,
+                        r.inbound,
+                        r.ts,
+                        r.date,
+                        r.counterpart_name,
+                        r.counterpart_email,
+                    )
+                    for r in messages
+                ]
+                for key, messages in new.items()
+            }
         )
-        return key
-
-    def _subject_fallback(self, row: MessageRow) -> str | None:
-        # Only for messages that reference nothing, and only with the same correspondent:
-        # "お問い合わせ" from two customers is two tickets.
-        if row.references or row.in_reply_to or not row.norm_subject or not row.counterpart_email:
-            return None
-        found = self.conn.execute(
-            "SELECT conversation FROM messages WHERE norm_subject=? AND counterpart_email=?"
-            " ORDER BY ts DESC LIMIT 1",
-            (row.norm_subject, row.counterpart_email),
-        ).fetchone()
-        return found[0] if found else None
+        self.refresh_conversations(inserted.touched - new.keys())
+        return inserted.touched
 
     def _merge(self, keys: list[str]) -> str:
         """Join conversations a new message proves are one; the earliest one's key survives."""
@@ -407,35 +328,38 @@ class Store:
             chunk = pending[start : start + 500]
             marks = ",".join("?" * len(chunk))
             grouped: dict[str, list[Any]] = {key: [] for key in chunk}
-            for message in self.conn.execute(
+            loads = json.loads
+            for conv, mid, refs, irt, subject, flags, *rest in self.conn.execute(
                 "SELECT conversation, message_id, refs, in_reply_to, subject, flags, inbound, ts,"
                 " date, counterpart_name, counterpart_email FROM messages"
                 f" WHERE conversation IN ({marks}) ORDER BY conversation, ts, id",
                 chunk,
             ):
-                grouped[message[0]].append(message[1:])
+                grouped[conv].append((mid, loads(refs), loads(irt), subject, loads(flags), *rest))
             empty = [(key,) for key, messages in grouped.items() if not messages]
             if empty:
                 self.conn.executemany("DELETE FROM conversations WHERE key=?", empty)
                 self.conn.executemany("DELETE FROM thread_ids WHERE conversation=?", empty)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO conversations (key, short_id, root_message_id, subject,"
-                " customer_name, customer_email, status, assignee, priority, tags, first_ts,"
-                " last_ts, last_message_at, message_count, unread)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self._conversation_row(key, messages)
-                    for key, messages in grouped.items()
-                    if messages
-                ],
-            )
+            self._write_conversations({k: m for k, m in grouped.items() if m})
+
+    def _write_conversations(self, grouped: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Conversation rows from their messages, oldest first, each as (message_id,
+        references, in_reply_to, subject, flags, inbound, ts, date, counterpart_name,
+        counterpart_email) with the lists decoded."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO conversations (key, short_id, root_message_id, subject,"
+            " customer_name, customer_email, status, assignee, priority, tags, first_ts,"
+            " last_ts, last_message_at, message_count, unread)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [self._conversation_row(key, messages) for key, messages in grouped.items()],
+        )
 
     def _conversation_row(self, key: str, messages: list[Any]) -> tuple[Any, ...]:
         first = messages[0]
-        root = thread_root(first[0], json.loads(first[1]), json.loads(first[2])) or key
+        root = thread_root(first[0], first[1], first[2]) or key
         customer = next((m for m in messages if m[5]), first)
         state = derive_state(
-            [MessageState(flags=json.loads(m[4]), inbound=bool(m[5])) for m in messages],
+            [MessageState(flags=m[4], inbound=bool(m[5])) for m in messages],
             reply_moves_to_in_progress=self.own_reply_rule(),
         )
         return (
