@@ -1,3 +1,6 @@
 from mailtriage.cli import main
 
-raise SystemExit(main())
+# Guarded: a large sync parses headers in a spawned worker (imap.parsing), and spawn imports
+# the main module again under another name.
+if __name__ == "__main__":
+    raise SystemExit(main())
