@@ -11,6 +11,9 @@ Message-IDs), then prints side by side:
 - peak RSS of the initial sync and cache bytes per message.
 
     python -m bench.sync_bench --messages 10000        # 100000 for the DESIGN.md budgets
+    python -m bench.sync_bench --messages 100000 --keep /tmp/mt-bench-100k   # seed once, reuse
+
+Ends with one table: each figure, its ratio to the raw floor and to mbsync, and the budget.
 """
 
 from __future__ import annotations
@@ -65,12 +68,15 @@ def tls_client(server: DovecotServer) -> imapclient.IMAPClient:
 
 
 def seed(server: DovecotServer, n: int) -> float:
+    """Fill INBOX up to n messages (a kept server already holds most of them)."""
     started = time.perf_counter()
     client = tls_client(server)
+    have = int(client.select_folder("INBOX", readonly=True)[b"EXISTS"])
     items = corpus(n)
-    for start in range(0, n, BATCH):
+    for start in range(have, n, BATCH):
         client.multiappend(
-            "INBOX", [{"msg": raw, "flags": flags} for raw, flags in items[start : start + BATCH]]
+            "INBOX",
+            [{"msg": raw, "flags": flags} for raw, flags in items[start : min(start + BATCH, n)]],
         )
     client.select_folder("INBOX", readonly=True)  # let Dovecot index before timing
     client.logout()
@@ -181,8 +187,17 @@ timeout = 600
     return path
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+LAST_CPU = [0.0]  # CPU seconds of the last timed() process, its parsing worker included
+
+
 def timed(config: Path, *args: str) -> tuple[float, str]:
     env = dict(os.environ, MAILTRIAGE_CONFIG=str(config))
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "mailtriage", *args],
@@ -192,6 +207,7 @@ def timed(config: Path, *args: str) -> tuple[float, str]:
         check=False,
     )
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = _children_cpu() - cpu
     if done.returncode:
         raise SystemExit(f"mailtriage {' '.join(args)} failed: {done.stderr}")
     return elapsed, done.stdout.strip()
@@ -206,6 +222,7 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
 
     account = load_config(config_path).accounts["bench"]
     figures: dict[str, float] = {}
+    run = int(time.time())  # fresh Message-IDs, so a kept server can be measured again
     session = AccountSession(account, PASSWORD)
     session.sync(prefetch_limit=0)
     runs = []
@@ -213,7 +230,7 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
         started = time.perf_counter()
         session.sync(prefetch_limit=0)
         runs.append(time.perf_counter() - started)
-    figures["no-change re-sync in a running app (median)"] = statistics.median(runs)
+    figures[IN_APP] = statistics.median(runs)
     print(f"    in-app no-change runs: {[ms(r) for r in runs]}", flush=True)
     client, store = session._ensure()
     missing = store.missing_bodies(BODIES_MEASURED)
@@ -238,18 +255,19 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
         news, keywords = [], []
         for i in range(repeat):
             raw = (
-                f"From: x@example.jp\r\nSubject: push {i}\r\nMessage-ID: <push{i}@b>\r\n\r\nhi\r\n"
+                f"From: x@example.jp\r\nSubject: push {i}\r\n"
+                f"Message-ID: <push{i}.{run}@b>\r\n\r\nhi\r\n"
             )
             started = time.perf_counter()
             other.append("INBOX", raw.encode())
             while not reader.conn.execute(
-                "SELECT 1 FROM messages WHERE message_id=?", (f"<push{i}@b>",)
+                "SELECT 1 FROM messages WHERE message_id=?", (f"<push{i}.{run}@b>",)
             ).fetchone():
                 await asyncio.sleep(0.002)
             news.append(time.perf_counter() - started)
             print(f"    push {i}: new message {ms(news[-1])}", flush=True)
             (uid,) = reader.conn.execute(
-                "SELECT uid FROM messages WHERE message_id=?", (f"<push{i}@b>",)
+                "SELECT uid FROM messages WHERE message_id=?", (f"<push{i}.{run}@b>",)
             ).fetchone()
             started = time.perf_counter()
             other.add_flags([uid], [b"mt:assignee/bob"])
@@ -267,8 +285,8 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
         return statistics.median(news), statistics.median(keywords)
 
     new, keyword = asyncio.run(push())
-    figures["IDLE push: new message to cache (median)"] = new
-    figures["IDLE push: keyword change to cache (median)"] = keyword
+    figures[PUSH_NEW] = new
+    figures[PUSH_KEYWORD] = keyword
     return figures
 
 
@@ -276,63 +294,119 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 2 else f"{seconds:.2f} s"
 
 
+IN_APP = "no-change re-sync inside a running app (median)"
+PUSH_NEW = "IDLE push: new message in the cache (median)"
+PUSH_KEYWORD = "IDLE push: another client's keyword change in the cache (median)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5, help="runs of the quick measurements")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="Dovecot's directory, kept between runs: seeding 100k once saves minutes",
+    )
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="mailtriage-bench-"))
-    server = DovecotServer()
-    rows: list[tuple[str, float, str]] = []
+    server = DovecotServer(args.keep)
+    # (what, seconds, CPU seconds or None, budget text, met or None, note)
+    rows: list[tuple[str, float, float | None, str, bool | None, str]] = []
+    floor = mb_initial = mb_nochange = 0.0
 
-    def row(what: str, seconds: float, note: str = "") -> None:
-        rows.append((what, seconds, note))
-        print(f"  {what:<58} {ms(seconds):>9}  {note}", flush=True)
+    def row(
+        what: str,
+        seconds: float,
+        *,
+        cpu: float | None = None,
+        budget: str = "",
+        met: bool | None = None,
+        note: str = "",
+        mbsync_ref: float = 0.0,
+    ) -> None:
+        rows.append((what, seconds, cpu, budget, met, note))
+        ratios = f"{seconds / floor:.1f}x floor" if floor and seconds > floor else ""
+        if mbsync_ref:
+            ratios += f", {seconds / mbsync_ref:.2f}x mbsync"
+        spent = f"cpu {ms(cpu)}" if cpu is not None else ""
+        print(f"  {what:<62} {ms(seconds):>9}  {spent}  {ratios}  {note}", flush=True)
 
+    load_before = os.getloadavg()
     try:
         server.start()
         server.add_user(USER, PASSWORD)
-        print(f"seeded {args.messages} messages in {seed(server, args.messages):.1f} s")
+        print(f"seeded up to {args.messages} messages in {seed(server, args.messages):.1f} s")
         raw_floor(server)  # warm Dovecot's header cache, as mailtriage and mbsync would find it
         floor = min(raw_floor(server) for _ in range(3))
         row("floor: raw TLS socket, same FETCH", floor)
         row("bare imapclient ENVELOPE+BODYSTRUCTURE", imapclient_envelope(server))
+        found = mbsync(server, root)
+        if found:
+            mb_initial, mb_nochange = found
+            row("mbsync initial (FSync off)", mb_initial)
+            row("mbsync nothing changed (median)", mb_nochange)
         config = write_config(root, server)
         initial, summary = timed(config, "sync", "-q")
+        initial_cpu = LAST_CPU[0]
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         cache = root / "cache" / "bench.sqlite3"
         size = cache.stat().st_size + sum(
             p.stat().st_size for p in cache.parent.glob("bench.sqlite3-*")
         )
-        found = mbsync(server, root)
-        mb_note = f"mbsync {ms(found[0])}" if found else "mbsync not installed"
         row(
             "mailtriage sync, initial (headers + 200 bodies), process",
             initial,
-            f"{initial / floor:.1f}x floor; {mb_note}  [{summary}]",
+            cpu=initial_cpu,
+            budget="< mbsync and <= 3x floor",
+            met=initial < mb_initial and initial <= 3 * floor if found else None,
+            note=f"[{summary}]",
+            mbsync_ref=mb_initial,
         )
         print(f"  peak RSS {rss:.0f} MB; cache {size / args.messages:.0f} bytes/message")
-        nochange = statistics.median(timed(config, "sync", "-q")[0] for _ in range(args.repeat))
+        runs = [timed(config, "sync", "-q") for _ in range(args.repeat)]
+        nochange = statistics.median(seconds for seconds, _ in runs)
         row(
             "mailtriage sync, nothing changed, process (median)",
             nochange,
-            f"mbsync {ms(found[1])}" if found else "",
+            cpu=LAST_CPU[0],
+            budget="<= 150 ms and < mbsync",
+            met=nochange <= 0.150 and (not found or nochange < mb_nochange),
+            mbsync_ref=mb_nochange,
         )
-        if found:
-            row("mbsync initial (FSync off)", found[0])
-            row("mbsync nothing changed (median)", found[1])
         client = tls_client(server)
         client.append("INBOX", b"From: n@example.jp\r\nSubject: one new\r\n\r\nhello\r\n")
         one_new, summary = timed(config, "sync", "-q")
-        row("mailtriage sync, one new message, process", one_new, f"[{summary}]")
+        row(
+            "mailtriage sync, one new message, process",
+            one_new,
+            cpu=LAST_CPU[0],
+            note=f"[{summary}]",
+            mbsync_ref=mb_nochange,
+        )
         client.select_folder("INBOX")
         uids = client.search("ALL")[:1000]
-        client.add_flags(uids, [b"mt:status/in-progress"])
+        # A keyword of its own per run: on a kept server the last run's is already set.
+        client.add_flags(uids, [f"mt:tag/bench{int(time.time())}".encode()])
         client.logout()
         keywords, summary = timed(config, "sync", "-q")
-        row("mailtriage sync, 1,000 keyword changes, process", keywords, f"[{summary}]")
+        row(
+            "mailtriage sync, 1,000 keyword changes, process",
+            keywords,
+            cpu=LAST_CPU[0],
+            note=f"[{summary}]",
+            mbsync_ref=mb_nochange,
+        )
+        budgets = {IN_APP: 0.005, PUSH_NEW: 1.0, PUSH_KEYWORD: 1.0}
         for what, seconds in in_app(config, server, args.repeat).items():
-            row(what, seconds)
+            limit = budgets.get(what)
+            row(
+                what,
+                seconds,
+                budget=f"<= {ms(limit)}" if limit else "",
+                met=seconds <= limit if limit else None,
+            )
         ls = statistics.median(
             timed(config, "ls", "--view", "all", "--limit", "50")[0] for _ in range(args.repeat)
         )
@@ -344,6 +418,33 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+    print_table(rows, floor, mb_initial, mb_nochange, args.messages)
+    print(
+        f"peak RSS {rss:.0f} MB; cache {size / args.messages:.0f} bytes/message; load average"
+        f" {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after (2 CPUs)"
+    )
+
+
+def print_table(
+    rows: list[tuple[str, float, float | None, str, bool | None, str]],
+    floor: float,
+    mb_initial: float,
+    mb_nochange: float,
+    messages: int,
+) -> None:
+    """The side-by-side table: time, CPU, ratio to the floor and to mbsync, the budget."""
+    print(f"\n| {messages:,} messages | time | CPU | x floor | x mbsync | budget |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for what, seconds, cpu, budget, met, _note in rows:
+        versus = mb_initial if "initial" in what else mb_nochange
+        mine = what.startswith("mailtriage sync")
+        verdict = "" if met is None else (" **met**" if met else " **not met**")
+        print(
+            f"| {what} | {ms(seconds)} | {ms(cpu) if cpu is not None else ''}"
+            f" | {f'{seconds / floor:.1f}x' if floor and mine and 'initial' in what else ''}"
+            f" | {f'{seconds / versus:.2f}x' if versus and mine else ''}"
+            f" | {budget}{verdict} |"
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from mailtriage.devservers.dovecot import DovecotServer
 from mailtriage.imap.session import AccountSession
 from mailtriage.store import Store
 from support.mailfactory import make_message
-from sync.conftest import new_account, via_proxy
+from sync.conftest import account_config, new_account, via_proxy
 from sync.proxy import FaultProxy
 
 pytestmark = pytest.mark.server
@@ -99,3 +99,31 @@ def test_fallback_without_condstore_or_qresync(
         assert word not in sent, word
     assert b"UID SEARCH ALL" in sent or b"SEARCH ALL" in sent
     assert_cache_matches(account, uids)
+
+
+def test_a_running_session_counts_the_cache_once_per_server_state(
+    tmp_path: Path, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the app a no-change sync is the SELECTs alone: the count of cached UIDs that
+    proves the cache complete is taken once per server state, not on every wake-up."""
+    imap = new_account(dovecot)
+    seed(imap, 5)
+    account = account_config(tmp_path, imap)
+    session = AccountSession(account, account.imap.resolve_password())
+    try:
+        assert session.sync(prefetch_limit=0).new == 5
+        counted: list[str] = []
+        store = session.cache()
+        real = store.count_uids
+        monkeypatch.setattr(
+            store, "count_uids", lambda folder, uv: counted.append(folder) or real(folder, uv)
+        )
+        for _ in range(3):
+            report = session.sync(prefetch_limit=0)
+            assert all(f.unchanged for f in report.folders)
+        assert sorted(counted) == sorted({f for f, _ in session.folders or []})  # once each
+        imap.append("INBOX", make_message(message_id="<late@example.jp>"))
+        assert session.sync(prefetch_limit=0).new == 1  # a new state is looked at afresh
+    finally:
+        session.close()
+    imap.close()

@@ -53,12 +53,14 @@ class AccountSession:
         self.store: Store | None = None
         self.caps: Capabilities | None = None
         self.folders: list[tuple[str, str]] | None = None  # (name, role), found once
+        self._verified: dict[str, tuple[object, ...]] = {}  # see FolderSync.verified
         # Said once per account at the first sync when the server refuses custom keywords
         # (status in folders; triage.folders), else None.
         self.notice: str | None = None
 
     def cache(self) -> Store:
         if self.store is None:
+            self._verified = {}
             self.store = Store(self.account.cache_path)
             self.store.relax_durability()
         return self.store
@@ -114,7 +116,14 @@ class AccountSession:
 
             sync_team_state(client, store, self.account)
             report = sync_account(
-                client, store, self.account, progress, self.caps, inbox_last, self.folders
+                client,
+                store,
+                self.account,
+                progress,
+                self.caps,
+                inbox_last,
+                self.folders,
+                self._verified,
             )
             store.apply_folder_state()  # status folders only: a no-op with keywords
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)

@@ -226,11 +226,17 @@ class FolderSync:
         role: str,
         progress: Progress | None = None,
         caps: Capabilities | None = None,
+        verified: dict[str, tuple[object, ...]] | None = None,
     ):
         self.client, self.store, self.account = client, store, account
         self.folder, self.role = folder, role
         self.progress = progress or (lambda folder, done, total: None)
         self.caps = caps or Capabilities.of(client)
+        # Folder -> the server state (uidvalidity, uidnext, highestmodseq, exists) at which
+        # this process last counted the cache complete. Counting 100k cached UIDs costs a few
+        # ms, the whole of a no-change sync's budget inside the app (DESIGN.md §5: 5 ms);
+        # the sync leader is the cache's only writer of messages, so the count still holds.
+        self.verified = verified if verified is not None else {}
 
     def run(self) -> FolderReport:
         report = FolderReport(self.folder)
@@ -256,17 +262,23 @@ class FolderSync:
             report.uidvalidity_reset = True
             previous = resync = None
         state = MailboxState(self.folder, self.role, uidvalidity, uidnext, highest)
-        cached = self.store.count_uids(self.folder, uidvalidity)
-        if (
-            previous
+        seen = (uidvalidity, uidnext, highest, exists)
+        same = (
+            previous is not None
             and highest is not None
             and previous.highestmodseq == highest
             and previous.uidnext == uidnext
-            and cached == exists
-        ):
-            # Nothing new, nothing expunged, no flag changed: the SELECT was the whole sync.
+        )
+        if same and self.verified.get(self.folder) == seen:
             report.unchanged = True
             return report
+        cached = self.store.count_uids(self.folder, uidvalidity)
+        if same and cached == exists:
+            # Nothing new, nothing expunged, no flag changed: the SELECT was the whole sync.
+            self.verified[self.folder] = seen
+            report.unchanged = True
+            return report
+        self.verified.pop(self.folder, None)
 
         if resync is not None and previous is not None:
             self._apply_qresync(uidvalidity, examined.vanished, examined.changed, report)
@@ -448,8 +460,10 @@ def sync_account(
     caps: Capabilities | None = None,
     inbox_last: bool = False,
     folders: list[tuple[str, str]] | None = None,
+    verified: dict[str, tuple[object, ...]] | None = None,
 ) -> SyncReport:
-    """Sync INBOX and Sent. inbox_last leaves INBOX selected, ready for IDLE."""
+    """Sync INBOX and Sent. inbox_last leaves INBOX selected, ready for IDLE; verified is
+    a long-lived session's memo of folders it found complete (see FolderSync)."""
     started = time.perf_counter()
     if caps is None:
         caps = enable_extensions(client)
@@ -459,7 +473,7 @@ def sync_account(
         folders.reverse()
     for folder, role in folders:
         report.folders.append(
-            FolderSync(client, store, account, folder, role, progress, caps).run()
+            FolderSync(client, store, account, folder, role, progress, caps, verified).run()
         )
     report.seconds = time.perf_counter() - started
     return report
