@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mailtriage import __version__
+from mailtriage.cli_admin import COMMANDS as ADMIN_COMMANDS
+from mailtriage.cli_admin import add_admin_commands, run_admin_command
 from mailtriage.cli_compose import COMMANDS as COMPOSE_COMMANDS
 from mailtriage.cli_compose import add_compose_commands, run_compose_command
 from mailtriage.cli_reports import COMMANDS as REPORT_COMMANDS
@@ -140,10 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_triage_commands(sub, common)
     add_compose_commands(sub, common)
     add_report_commands(sub, common)
+    add_admin_commands(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from mailtriage.passwords import install_excepthook, redact
+
+    install_excepthook()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -172,13 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_compose_command(config, accounts, args)
         if args.command in REPORT_COMMANDS:
             return run_report_command(config, accounts, args)
+        if args.command in ADMIN_COMMANDS:
+            return run_admin_command(config, accounts, args)
         handler = {"sync": cmd_sync, "ls": cmd_ls, "show": cmd_show, "search": cmd_search}
         return handler[args.command](config, accounts, args)
     except ConfigError as exc:
-        print(f"mailtriage: config error: {exc}", file=sys.stderr)
+        print(f"mailtriage: config error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except MailtriageError as exc:
-        print(f"mailtriage: {exc}", file=sys.stderr)
+        print(f"mailtriage: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mailtriage: interrupted; the cache is consistent", file=sys.stderr)

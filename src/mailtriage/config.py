@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -59,41 +58,31 @@ class ServerConfig:
     timeout: float = 30.0
     key_prefix: str = ""  # e.g. "accounts.support.imap", for messages
 
+    password_keyring: str | None = None  # keyring service name (username: `username`)
+
     def resolve_password(self) -> str:
-        """Return the password, running password_command if configured."""
+        """The password (a masked-repr `passwords.Secret`) from the configured source."""
+        from mailtriage import passwords
+
         if self.password is not None:
-            return self.password
-        if not self.password_command:
-            raise ConfigError(
-                None,
-                self.key_prefix,
-                "no password or password_command",
-                'add password_command = "pass show mail/support"',
-            )
+            return passwords.remember(self.password)
         try:
-            done = subprocess.run(
-                self.password_command,
-                shell=True,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ConfigError(
-                None,
-                f"{self.key_prefix}.password_command",
-                "timed out after 60 s",
-                "make the command non-interactive",
-            ) from exc
-        if done.returncode != 0:
-            raise ConfigError(
-                None,
-                f"{self.key_prefix}.password_command",
-                f"exited with status {done.returncode}",
-                "run the command by hand and check it prints the password",
-            )
-        # Only the first line: `pass` prints extra metadata lines after the secret.
-        return done.stdout.decode("utf-8", "replace").splitlines()[0] if done.stdout else ""
+            if self.password_command:
+                return passwords.from_command(
+                    self.password_command, f"{self.key_prefix}.password_command"
+                )
+            if self.password_keyring:
+                return passwords.from_keyring(
+                    self.password_keyring, self.username, f"{self.key_prefix}.password_keyring"
+                )
+        except passwords.SecretError as exc:
+            raise ConfigError(None, exc.key, exc.problem, exc.fix) from None
+        raise ConfigError(
+            None,
+            self.key_prefix,
+            "no password, password_command or password_keyring",
+            'add password_command = "pass show mail/support"',
+        )
 
 
 @dataclass(frozen=True)
@@ -304,6 +293,7 @@ def _server(reader: _Reader, kind: str, warnings: list[str]) -> ServerConfig:
             "username",
             "password",
             "password_command",
+            "password_keyring",
             "ca_file",
             "timeout",
         }
@@ -320,9 +310,20 @@ def _server(reader: _Reader, kind: str, warnings: list[str]) -> ServerConfig:
         )
     password = reader.str("password")
     password_command = reader.str("password_command")
-    if password is not None and password_command is not None:
+    password_keyring = _keyring_service(reader)
+    sources = [
+        name
+        for name, value in (
+            ("password", password),
+            ("password_command", password_command),
+            ("password_keyring", password_keyring),
+        )
+        if value is not None
+    ]
+    if len(sources) > 1:
+        both = "both " if len(sources) == 2 else "all of "
         raise reader.err(
-            "password", "both password and password_command are set", "keep only password_command"
+            sources[0], f"{both}{' and '.join(sources)} are set", "keep only one password source"
         )
     if password is not None:
         warnings.append(
@@ -342,6 +343,7 @@ def _server(reader: _Reader, kind: str, warnings: list[str]) -> ServerConfig:
         username=username,
         password=password,
         password_command=password_command,
+        password_keyring=password_keyring,
         ca_file=ca_path,
         timeout=reader.number("timeout", 30.0, 1.0, 600.0),
         key_prefix=reader.prefix,
@@ -449,8 +451,8 @@ def parse_config(
         root.table("company", required=False),
         root.table("templates", required=False),
     )
-    if path is not None and _readable_by_others(path) and any("plain text" in w for w in warnings):
-        warnings.append(f"{path} holds a password and is readable by others: chmod 600 it")
+    if path is not None:
+        _check_config_file_mode(path, accounts, warnings)
     return Config(
         path=path,
         agent=agent,
@@ -579,11 +581,50 @@ def _ui(reader: _Reader | None) -> UiConfig:
     )
 
 
-def _readable_by_others(path: Path) -> bool:
+def _keyring_service(reader: _Reader) -> str | None:
+    """password_keyring = true (service "mailtriage") or a service name."""
+    value = reader.data.get("password_keyring")
+    if value is None or value is False:
+        return None
+    if value is True:
+        from mailtriage.passwords import KEYRING_SERVICE
+
+        return KEYRING_SERVICE
+    if isinstance(value, str) and value.strip():
+        return value
+    raise reader.err(
+        "password_keyring",
+        f"expected true or a keyring service name, got {value!r}",
+        "password_keyring = true",
+    )
+
+
+def _check_config_file_mode(
+    path: Path, accounts: dict[str, AccountConfig], warnings: list[str]
+) -> None:
+    """Refuse a config others can write when it says where a password comes from: whoever can
+    edit it can point the host at their own server, or make password_command run their code
+    as you. Warn when others can read a plain password in it."""
     try:
-        return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+        mode = path.stat().st_mode
     except OSError:
-        return False
+        return
+    servers = [s for a in accounts.values() for s in (a.imap, a.smtp) if s is not None]
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and servers:
+        who = (
+            "group and others"
+            if mode & stat.S_IWGRP and mode & stat.S_IWOTH
+            else ("its group" if mode & stat.S_IWGRP else "every user")
+        )
+        raise ConfigError(
+            path,
+            None,
+            f"is writable by {who} (mode {stat.S_IMODE(mode):04o}) and says how to get your"
+            " password; anyone who can edit it can redirect or run commands as you",
+            f"chmod 600 {path}",
+        )
+    if mode & (stat.S_IRGRP | stat.S_IROTH) and any(s.password is not None for s in servers):
+        warnings.append(f"{path} holds a password and is readable by others: chmod 600 {path}")
 
 
 def print_warnings(config: Config, stream: Any = None) -> None:

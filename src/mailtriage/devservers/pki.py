@@ -23,7 +23,7 @@ _SERVER_EXTENSIONS = """\
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectAltName = {san}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 """
@@ -60,8 +60,10 @@ def _run(*args: str | Path) -> None:
         raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{proc.stderr.strip()}")
 
 
-def make_test_pki(directory: Path) -> TestPKI:
-    """Create ``ca.pem``, ``server.pem`` and ``server.key`` in ``directory`` (made if missing)."""
+def make_test_pki(directory: Path, san: str = "DNS:localhost, IP:127.0.0.1") -> TestPKI:
+    """Create ``ca.pem``, ``server.pem`` and ``server.key`` in ``directory`` (made if missing).
+
+    san: the server certificate's subjectAltName (another name makes a mismatch for tests)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     openssl = _openssl()
@@ -69,7 +71,7 @@ def make_test_pki(directory: Path) -> TestPKI:
     key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
     ca_ext, server_ext = directory / "ca.ext", directory / "server.ext"
     ca_ext.write_text(_CA_EXTENSIONS)
-    server_ext.write_text(_SERVER_EXTENSIONS)
+    server_ext.write_text(_SERVER_EXTENSIONS.format(san=san))
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
 
     # A CSR signed with `x509 -req` instead of `req -x509`, so both certificates get exactly

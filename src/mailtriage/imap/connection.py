@@ -5,18 +5,13 @@ from __future__ import annotations
 import ssl
 
 import imapclient
-from imapclient.exceptions import LoginError
+from imapclient.exceptions import CapabilityError, LoginError
 
 from mailtriage.config import ServerConfig
 from mailtriage.errors import AuthError, NetworkError, TlsError
+from mailtriage.tls import describe_tls_failure, starttls_missing, tls_context
 
-
-def tls_context(server: ServerConfig) -> ssl.SSLContext:
-    """Verified TLS always; ca_file adds a private CA instead of turning checks off."""
-    context = ssl.create_default_context()
-    if server.ca_file:
-        context.load_verify_locations(cafile=str(server.ca_file))
-    return context
+__all__ = ["connect", "tls_context"]
 
 
 def connect(server: ServerConfig, password: str) -> imapclient.IMAPClient:
@@ -35,14 +30,11 @@ def connect(server: ServerConfig, password: str) -> imapclient.IMAPClient:
                 server.host, server.port, ssl=False, timeout=server.timeout
             )
             if server.security == "starttls":
-                client.starttls(tls_context(server))
-    except ssl.SSLCertVerificationError as exc:
-        raise TlsError(
-            f"IMAP {where}: certificate not trusted ({exc.verify_message}); if the server uses a"
-            f" private CA, set {server.key_prefix}.ca_file"
-        ) from exc
+                _starttls(client, server, where)
     except ssl.SSLError as exc:
-        raise TlsError(f"IMAP {where}: TLS handshake failed ({exc.reason or exc})") from exc
+        raise TlsError(
+            describe_tls_failure(exc, f"IMAP {where}", server) or f"IMAP {where}: TLS failed"
+        ) from exc
     except imapclient.exceptions.IMAPClientError as exc:
         raise NetworkError(f"IMAP {where}: {exc}") from exc
     except TimeoutError as exc:
@@ -64,3 +56,15 @@ def connect(server: ServerConfig, password: str) -> imapclient.IMAPClient:
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
         raise NetworkError(f"IMAP {where}: connection lost during login ({exc})") from exc
     return client
+
+
+def _starttls(client: imapclient.IMAPClient, server: ServerConfig, where: str) -> None:
+    """Upgrade or refuse: never log in over the plain connection (STARTTLS stripping)."""
+    try:
+        client.starttls(tls_context(server))
+    except CapabilityError as exc:
+        client.shutdown()
+        raise TlsError(starttls_missing(f"IMAP {where}", server)) from exc
+    except imapclient.exceptions.IMAPClientError as exc:
+        client.shutdown()
+        raise TlsError(f"IMAP {where}: STARTTLS refused by the server ({exc})") from exc

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import aiosmtplib
 
 from mailtriage.config import ServerConfig
-from mailtriage.imap.connection import tls_context
+from mailtriage.tls import describe_tls_failure, starttls_missing, tls_context
 
 
 class SubmitError(Exception):
@@ -40,7 +40,8 @@ async def submit(
         hostname=server.host,
         port=server.port,
         use_tls=server.security == "tls",
-        start_tls=server.security == "starttls",
+        # STARTTLS by hand below: refusing a server that does not offer it is ours to say.
+        start_tls=False,
         tls_context=tls_context(server) if server.security != "insecure-plaintext" else None,
         timeout=server.timeout,
     )
@@ -48,6 +49,8 @@ async def submit(
     try:
         await on_stage("connect")
         await client.connect()
+        if server.security == "starttls":
+            await _starttls(client, server, where)
         await client.login(server.username, password)
         await client.mail(mail_from)
         for rcpt in recipients:
@@ -64,14 +67,9 @@ async def submit(
     except aiosmtplib.SMTPResponseException as exc:
         raise SubmitError(f"{where}: {exc.code} {exc.message}", permanent=exc.code >= 500) from exc
     except (ssl.SSLError, aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
-            getattr(exc, "__cause__", None), ssl.SSLCertVerificationError
-        ):
-            raise SubmitError(
-                f"{where}: certificate not trusted; if the server uses a private CA, set"
-                f" {server.key_prefix}.ca_file",
-                permanent=True,
-            ) from exc
+        tls_problem = describe_tls_failure(exc, where, server)
+        if tls_problem is not None:
+            raise SubmitError(tls_problem, permanent=True) from exc
         raise SubmitError(
             f"{where}: {type(exc).__name__}: {exc}", permanent=False, certain=stage != "data"
         ) from exc
@@ -82,3 +80,12 @@ async def submit(
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
     return f"{response.code} {response.message}"
+
+
+async def _starttls(client: aiosmtplib.SMTP, server: ServerConfig, where: str) -> None:
+    """Upgrade or refuse: a server (or an attacker on the path) that does not offer STARTTLS
+    never gets the password in the clear."""
+    await client.ehlo()
+    if not client.supports_extension("starttls"):
+        raise SubmitError(starttls_missing(where, server), permanent=True)
+    await client.starttls()

@@ -7,7 +7,6 @@ connection per thread; the sync engine is the only writer.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -85,11 +84,12 @@ VIEW_WHERE = {
 
 
 def _create_private(path: Path) -> None:
-    """Create the cache file 0600 before SQLite opens it, so mail is never world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+    """Create the cache file 0600 in a 0700 directory before SQLite opens it, so mail is
+    never readable by others (SQLite gives -wal and -shm the same mode)."""
+    from mailtriage.files import private_file, tighten_sqlite_sidecars
+
+    private_file(path)
+    tighten_sqlite_sidecars(path)
 
 
 class Store:

@@ -17,7 +17,6 @@ States:
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -102,19 +101,16 @@ class OutboxStore:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            # Created 0600 before SQLite writes a byte: unsent replies are private mail.
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+        from mailtriage.files import private_file, tighten_sqlite_sidecars
+
+        # Created 0600 in a 0700 directory before SQLite writes a byte: unsent replies are
+        # private mail.
+        private_file(path)
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.executescript(_SCHEMA)
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(path) + suffix)
-            if side.exists():
-                side.chmod(0o600)
+        tighten_sqlite_sidecars(path)
 
     def close(self) -> None:
         self.conn.close()

@@ -173,6 +173,9 @@ class MailtriageApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.push_screen(MainScreen())
+        for warning in self.config.warnings:
+            # Also printed before the app took the screen; repeated where it can be seen.
+            self.notify(warning, title="Warning", severity="warning", timeout=10, markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Theme", severity="warning")
         folders = self.store.status_folders()
@@ -458,6 +461,12 @@ class MailtriageApp(App[None]):
         if kind == "claim":
             self.run_triage(keys, "claim", self.config.agent)
         elif kind == "assign":
+            from mailtriage.roles import bulk_reassign_refusal
+
+            refusal = bulk_reassign_refusal(self.config, len(keys))
+            if refusal:
+                self.notify(refusal, severity="error", timeout=8)
+                return
             members = list(self.config.members) or [self.config.agent]
             choices = [(m, m + (" (me)" if m == self.config.agent else "")) for m in members]
             choices.append(("-", "nobody (unassign)"))
@@ -902,9 +911,11 @@ class MailtriageApp(App[None]):
 
 
 def setup_logging() -> Path:
+    from mailtriage.files import private_log_handler
+
     path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    # 0600 in a 0700 directory, passwords scrubbed: the log quotes server answers and errors.
+    handler = private_log_handler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("mailtriage")
     root.addHandler(handler)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -265,11 +264,10 @@ class ComposeScreen(Screen[None]):
     def action_external_editor(self) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         area = self.query_one(TextArea)
-        with tempfile.NamedTemporaryFile(
-            "w", suffix=".txt", prefix="mailtriage-", delete=False, encoding="utf-8"
-        ) as handle:
-            handle.write(area.text)
-            path = Path(handle.name)
+        from mailtriage.config import default_state_dir
+        from mailtriage.files import private_temp_file
+
+        path = private_temp_file(default_state_dir() / "edit", area.text)
         try:
             with self.app.suspend():
                 done = subprocess.run([*shlex.split(editor), str(path)], check=False)

@@ -1,0 +1,53 @@
+"""TLS for IMAP and SMTP alike: one verifying context, one wording for every failure."""
+
+from __future__ import annotations
+
+import ssl
+
+from mailtriage.config import ServerConfig
+
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = {62, 64}
+
+
+def tls_context(server: ServerConfig) -> ssl.SSLContext:
+    """Verified TLS 1.2 or newer, always; ca_file adds a private CA instead of turning checks
+    off. There is deliberately no switch to skip verification."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if server.ca_file:
+        context.load_verify_locations(cafile=str(server.ca_file))
+    return context
+
+
+def describe_tls_failure(exc: BaseException, where: str, server: ServerConfig) -> str | None:
+    """One line for a TLS failure found in exc or its causes, or None when it is not one."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            reason = current.verify_message or current.reason or "verification failed"
+            if current.verify_code in _NAME_MISMATCH:
+                return (
+                    f"{where}: certificate is for another host ({reason}); check"
+                    f" {server.key_prefix}.host is the name on the server's certificate"
+                )
+            return (
+                f"{where}: certificate not trusted ({reason}); if the server uses a private CA,"
+                f" set {server.key_prefix}.ca_file"
+            )
+        if isinstance(current, ssl.SSLError):
+            return f"{where}: TLS handshake failed ({current.reason or current})"
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def starttls_missing(where: str, server: ServerConfig) -> str:
+    """The server (or something between us and it) did not offer STARTTLS."""
+    return (
+        f"{where}: the server does not offer STARTTLS, so the connection would not be"
+        " encrypted; refusing to send the password (an attacker on the path can strip"
+        f' STARTTLS; if the server really has none, use security = "tls" on its TLS port in'
+        f" {server.key_prefix})"
+    )
