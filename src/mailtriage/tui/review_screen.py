@@ -110,16 +110,30 @@ class ReviewScreen(Screen[None]):
             return None
         return self.items[index]
 
+    def _may_decide(self) -> bool:
+        """Supervisors only; said at once, before any server or SMTP traffic."""
+        from mailtriage.roles import is_supervisor
+
+        config = self.app.config  # type: ignore[attr-defined]
+        if is_supervisor(config):
+            return True
+        who = ", ".join(config.supervisors) or "nobody yet (set team.supervisors)"
+        self.notify(
+            f"{config.agent} is not a supervisor: only {who} can approve or return a reply",
+            severity="error",
+        )
+        return False
+
     def action_approve(self) -> None:
         item = self._current()
-        if item is not None:
+        if item is not None and self._may_decide():
             self.decide(item, None)
 
     def action_return_draft(self) -> None:
         from mailtriage.tui.pickers import TextPrompt
 
         item = self._current()
-        if item is None:
+        if item is None or not self._may_decide():
             return
         self.app.push_screen(
             TextPrompt(f"Return {item.id} to {item.author}: why?", "敬語を見直してください …"),
