@@ -279,12 +279,17 @@ class MailtriageApp(App[None]):
 
         now = time.monotonic()
         since_start, since_last = now - self._started, now - self._sla_at
-        delay = max(self.sla_start_delay - since_start, SLA_MIN_INTERVAL - since_last, 0.0)
+        # Never 0: a Textual timer of interval 0 divides by it when it fires late (a loaded
+        # machine: ZeroDivisionError at app exit), and one that did not fire left the
+        # snapshots without the count they were meant to show.
+        delay = max(self.sla_start_delay - since_start, SLA_MIN_INTERVAL - since_last, 0.01)
         if self._sla_timer is None:  # one already scheduled will see the newer data
             self._sla_timer = self.set_timer(delay, self._start_sla_count)
 
     def _start_sla_count(self) -> None:
         self._sla_timer = None
+        if self._closing:
+            return  # the timer came due while the app closes: the cache is closed
         self._sla_at = time.monotonic()
         self.count_sla(listing.data_version(self.store.conn))
 
