@@ -260,7 +260,9 @@ class MailtriageApp(App[None]):
         )
         for screen_ in self.screen_stack:
             refresh = getattr(screen_, "data_changed", None)
-            if refresh is not None:
+            # A screen pushed but not mounted yet has no widgets to refresh; its on_mount
+            # loads (a reload in between raised NoMatches: '#reader-title', under load).
+            if refresh is not None and screen_.is_mounted:
                 refresh()
 
     def schedule_sla_count(self) -> None:
