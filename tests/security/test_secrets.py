@@ -282,3 +282,40 @@ def test_only_one_password_source(tmp_path: Path, imap_account) -> None:  # type
     path.write_text(path.read_text().replace("timeout = 5", "timeout = 5\npassword_keyring = true"))
     with pytest.raises(ConfigError, match="both password_command and password_keyring are set"):
         load_config(path)
+
+
+def test_child_processes_get_no_password_in_argv_or_env(
+    tmp_path: Path, imap_account, smtp_secret_server: SmtpServer, pki: TestPKI
+) -> None:  # type: ignore[no-untyped-def]
+    """Each password_command sees only its own command line and the user's environment:
+    no password resolved earlier (IMAP before SMTP) is passed on to the next child."""
+    imap_account.append("INBOX", make_message(message_id="<child1@example.jp>"))
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    helper = tmp_path / "pw.sh"
+    # Records argv and environment, then prints the password kept in the file named by $1.
+    helper.write_text(
+        '#!/bin/sh\n{ echo "argv: $0 $*"; env; } > "$(mktemp ' + f"{dumps}" + '/dump.XXXXXX)"\n'
+        'cat "$1"\n'
+    )
+    helper.chmod(0o700)
+    (tmp_path / "imap.pw").write_text(imap_account.password)
+    (tmp_path / "smtp.pw").write_text(SMTP_SECRET)
+    path = write_config(tmp_path, imap_account)
+    text = path.read_text().replace(
+        f"printf %s '{imap_account.password}'", f"{helper} {tmp_path / 'imap.pw'}"
+    )
+    smtp = _smtp_table(smtp_secret_server.port, pki.ca_cert, SMTP_SECRET).replace(
+        f"printf %s '{SMTP_SECRET}'", f"{helper} {tmp_path / 'smtp.pw'}"
+    )
+    path.write_text(text + smtp)
+    assert run_cli("--config", str(path), "sync", "-q").returncode == 0
+    (cid,) = [c["id"] for c in json.loads(run_cli("--config", str(path), "ls", "--json").stdout)]
+    done = run_cli("--config", str(path), "reply", cid, "-t", "ja/acknowledge", "--send")
+    assert done.returncode == 0, done.stderr
+    assert len(smtp_secret_server.received) == 1
+    recorded = [p.read_text() for p in dumps.iterdir()]
+    assert len(recorded) >= 3  # sync's IMAP, reply's IMAP and SMTP lookups at least
+    assert any("smtp.pw" in r for r in recorded) and any("imap.pw" in r for r in recorded)
+    for secret in (imap_account.password, SMTP_SECRET):
+        assert [r for r in recorded if secret in r] == []
