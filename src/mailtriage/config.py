@@ -150,6 +150,16 @@ class ComposeConfig:
 
 
 @dataclass(frozen=True)
+class KbConfig:
+    """[kb]: the knowledge base (a directory of Markdown articles, e.g. a git checkout)."""
+
+    path: Path
+    index_path: Path  # the disposable search index, rebuilt from the files
+    review_days: int = 180  # an article without review_by/review_every is due this long after
+    unused_days: int = 90  # `kb --check` lists articles nobody inserted for this long
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     agent: str
@@ -162,6 +172,7 @@ class Config:
     sla: SlaConfig = field(default_factory=lambda: _sla_table(None))
     rules: tuple[Rule, ...] = ()  # [[rules.rule]], in file order
     away: tuple[str, ...] = ()  # team.away: members who get no new assignments
+    kb: KbConfig | None = None  # [kb]; None: no knowledge base
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -355,7 +366,18 @@ def parse_config(
 ) -> Config:
     root = _Reader(path, data, "")
     root.unknown(
-        {"agent", "team", "accounts", "ui", "sla", "rules", "templates", "compose", "company"}
+        {
+            "agent",
+            "team",
+            "accounts",
+            "ui",
+            "sla",
+            "rules",
+            "templates",
+            "compose",
+            "company",
+            "kb",
+        }
     )
     warnings: list[str] = []
 
@@ -465,6 +487,7 @@ def parse_config(
         sla=sla,
         rules=rule_list,
         away=away,
+        kb=_kb(root.table("kb", required=False), accounts),
     )
 
 
@@ -596,6 +619,25 @@ def _keyring_service(reader: _Reader) -> str | None:
         "password_keyring",
         f"expected true or a keyring service name, got {value!r}",
         "password_keyring = true",
+    )
+
+
+def _kb(reader: _Reader | None, accounts: dict[str, AccountConfig]) -> KbConfig | None:
+    """[kb] path (relative to the config file), index, review_days, unused_days."""
+    if reader is None:
+        return None
+    reader.unknown({"path", "index", "review_days", "unused_days"})
+    base = reader.path.parent if reader.path else Path.cwd()
+    text = reader.str("path", required=True)
+    assert text is not None
+    index = reader.str("index")
+    # Beside the first account's cache by default: disposable like it, rebuilt from the files.
+    cache_dir = next(iter(accounts.values())).cache_dir
+    return KbConfig(
+        path=base / Path(text).expanduser(),
+        index_path=base / Path(index).expanduser() if index else cache_dir / "kb-index.sqlite3",
+        review_days=reader.int("review_days", 180, 1, 3650),
+        unused_days=reader.int("unused_days", 90, 1, 3650),
     )
 
 

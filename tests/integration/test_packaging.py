@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_checkout_resources_found() -> None:
     assert (data_dir("templates") / "ja" / "acknowledge.txt.j2").is_file()
     assert (data_dir("themes") / "mailtriage-dark.toml").is_file()
+    assert (data_dir("kb") / "ja" / "faq" / "password-reset.md").is_file()
 
 
 def test_wheel_contains_templates_and_themes(tmp_path: Path) -> None:
@@ -28,5 +29,6 @@ def test_wheel_contains_templates_and_themes(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mailtriage/_data/templates/ja/acknowledge.txt.j2" in names
     assert "mailtriage/_data/themes/mailtriage-dark.toml" in names
+    assert "mailtriage/_data/kb/ja/faq/password-reset.md" in names
     assert "mailtriage/cli.py" in names
     assert any(n.endswith("entry_points.txt") for n in names)

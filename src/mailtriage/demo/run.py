@@ -110,6 +110,13 @@ def demo_server(choice: str = "auto") -> Iterator[DemoServer]:
         embedded.stop()
 
 
+def kb_dir() -> Path:
+    """The shipped example knowledge base (kb/ in a checkout, _data/kb when installed)."""
+    from mailtriage.resources import data_dir
+
+    return data_dir("kb")
+
+
 def write_demo_config(directory: Path, server: DemoServer) -> Path:
     sent = f'sent_folder = "{server.sent_folder}"\n' if server.sent_folder else ""
     smtp = (
@@ -139,6 +146,9 @@ supervisors = ["carol"]
 address = "{DEMO_ADDRESS}"
 cache_dir = "{directory / "cache"}"
 {sent}
+[kb]
+path = "{kb_dir()}"
+
 [accounts.demo.imap]
 host = "{server.host}"
 port = {server.port}

@@ -29,6 +29,7 @@ EVENT_KINDS = (
     "noted",
     "reviewed",
     "reopened",
+    "kb-used",  # a KB article went into a reply (details: article, title, how)
 )
 ACTIVITIES = ("viewing", "replying")
 
@@ -278,3 +279,15 @@ def set_setting(conn: sqlite3.Connection, name: str, value: str) -> bool:
         (name, value),
     )
     return True
+
+
+# -- knowledge base usage -----------------------------------------------------------------
+
+
+def kb_usage(conn: sqlite3.Connection) -> dict[str, tuple[int, float]]:
+    """article id → (times inserted into a reply, when last), from the team's kb-used events."""
+    rows = conn.execute(
+        "SELECT json_extract(details, '$.article'), count(*), max(ts) FROM app_events"
+        " WHERE kind = 'kb-used' GROUP BY 1"
+    )
+    return {str(ident): (int(n), float(ts)) for ident, n, ts in rows if ident}

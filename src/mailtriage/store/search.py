@@ -61,12 +61,24 @@ class Query:
         return not (self.touches_messages or self.conversation_sql)
 
 
-def _phrase(text: str) -> str:
+def fts_phrase(text: str) -> str:
+    """text as one FTS5 phrase (a substring of 3+ characters under the trigram tokenizer)."""
     return '"' + text.replace('"', '""') + '"'
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """text as a LIKE pattern (with ESCAPE '\\') matching it anywhere."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def split_terms(text: str) -> list[str]:
+    """Words and "quoted phrases", without the field filters (the KB's search uses it)."""
+    terms = []
+    for m in _TOKEN.finditer(text):
+        value = m.group(2) if m.group(2) is not None else m.group(0)
+        if value.strip():
+            terms.append(value.strip())
+    return terms
 
 
 _TEXT_COLUMNS = ("m.subject", "m.text", "m.from_name", "m.from_email")
@@ -106,7 +118,7 @@ def parse_query(text: str) -> Query:
 
 def _term(query: Query, value: str, column: str | None) -> None:
     if column is not None and column not in _FTS_COLUMN:
-        query.like.append((_LIKE_COLUMNS[column], _like(value)))
+        query.like.append((_LIKE_COLUMNS[column], like_pattern(value)))
     elif len(value) >= 3:
         _fts(query, [value], column)
     else:
@@ -114,7 +126,7 @@ def _term(query: Query, value: str, column: str | None) -> None:
 
 
 def _fts(query: Query, phrases: list[str], column: str | None) -> None:
-    fragment = " OR ".join(map(_phrase, phrases))
+    fragment = " OR ".join(map(fts_phrase, phrases))
     if len(phrases) > 1:
         fragment = f"({fragment})"
     query.fts.append(f"{_FTS_COLUMN[column]} : {fragment}" if column else fragment)
@@ -139,7 +151,9 @@ def _resolve_short(conn: sqlite3.Connection, query: Query) -> bool:
     for column, value in query.short:
         terms = _trigrams_starting(conn, value)
         if terms is None:
-            query.like.append((_LIKE_COLUMNS[column] if column else _TEXT_COLUMNS, _like(value)))
+            query.like.append(
+                (_LIKE_COLUMNS[column] if column else _TEXT_COLUMNS, like_pattern(value))
+            )
         elif not terms:
             return False
         else:

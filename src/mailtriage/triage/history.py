@@ -36,6 +36,9 @@ def describe(event: dict[str, Any]) -> str:
         return "tagged " + " ".join(changes)
     if kind == "noted":
         return "wrote a note"
+    if kind == "kb-used":
+        how = "the link to" if details.get("how") == "link" else "an excerpt of"
+        return f"inserted {how} KB article {details.get('title') or details.get('article', '?')}"
     return kind
 
 

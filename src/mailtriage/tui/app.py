@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -116,6 +117,9 @@ class MailtriageApp(App[None]):
         self.last_queued: int | None = None
         self._delivering = self._deliver_again = self._acking = False
         self._theme_problem: str | None = None
+        self._kb: Any = None  # the KnowledgeBase, opened on first use
+        # (conversation key, KbChoice) chosen in the reader: inserted once its reply opens.
+        self.kb_pending: tuple[str, Any] | None = None
         self._register_themes()
         if config.ui.keymap:
             self.set_keymap(config.ui.keymap)
@@ -804,6 +808,38 @@ class MailtriageApp(App[None]):
 
         self.push_screen(ReviewScreen())
 
+    # -- knowledge base ----------------------------------------------------------------------
+
+    def get_kb(self) -> Any:
+        """The knowledge base brought up to date with its files, or None (and a notice) when
+        there is none or it cannot be opened."""
+        from mailtriage.kb.article import KbError
+        from mailtriage.kb.base import open_kb
+
+        try:
+            if self._kb is None:
+                self._kb = open_kb(self.config)
+            else:
+                self._kb.refresh()
+        except KbError as exc:
+            self.notify(f"Knowledge base: {exc}", severity="error", timeout=8)
+            return None
+        return self._kb
+
+    def today(self) -> date:
+        return date.fromtimestamp(self.clock) if self.clock is not None else date.today()
+
+    @work(group="kb", exit_on_error=False, description="counting the KB article's use")
+    async def log_kb_use(self, key: str, article: Any, how: str) -> None:
+        """A kb-used event on the server: `kb --check` counts usage from these."""
+        actions = await self.get_actions()
+        details = {"article": article.ident, "title": article.title, "how": how}
+        result = await actions.log_event(key, "kb-used", details)
+        if not result.ok:
+            self.notify(f"KB use not logged: {result.message}", severity="warning")
+        elif result.warning:
+            self.notify(result.warning, severity="warning")
+
     def action_help(self) -> None:
         from mailtriage.tui.help_screen import HelpScreen
 
@@ -914,6 +950,8 @@ class MailtriageApp(App[None]):
             await self._actions.close()
         if self._outbox is not None:
             await self._outbox.close()
+        if self._kb is not None:
+            self._kb.close()
         self.store.close()
 
 

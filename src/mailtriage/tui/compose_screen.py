@@ -81,6 +81,15 @@ class ComposeScreen(Screen[None]):
         ),
         Binding("ctrl+t", "attach", "Attach", id="compose.attach", tooltip="Attach a file by path"),
         Binding(
+            "ctrl+k",
+            "kb",
+            "KB",
+            id="compose.kb",
+            tooltip="Search the knowledge base; insert an excerpt or a link (never internal-only)",
+            # Over the editor's own ctrl+k (delete to line end; ctrl+shift+k deletes the line).
+            priority=True,
+        ),
+        Binding(
             "escape",
             "discard",
             "Discard",
@@ -117,6 +126,10 @@ class ComposeScreen(Screen[None]):
         editor.focus()
         editor.move_cursor((0, 0))
         self.app.update_status()  # type: ignore[attr-defined]
+        pending = getattr(self.app, "kb_pending", None)
+        if pending is not None and pending[0] == self.message.conversation_key:
+            self.app.kb_pending = None  # type: ignore[attr-defined]
+            self.insert_kb(pending[1])
 
     def on_unmount(self) -> None:
         from mailtriage.tui.reader import ReaderScreen
@@ -178,12 +191,75 @@ class ComposeScreen(Screen[None]):
         self._show_hints(hints, encoding_warnings(self.message))
 
     def _take_body(self) -> bool:
-        """Put the editor's text into the message; False (and say why) when it is empty."""
+        """Put the editor's text into the message; False (and say why) when it is empty or
+        carries a passage of an internal-only KB article."""
         body = self.query_one(TextArea).text
         if not body.strip():
             self.notify("Nothing to send: the text is empty.", severity="warning")
             return False
+        if not self._no_internal_kb_text(body):
+            return False
         self.message = self.message.with_body(body)
+        return True
+
+    # -- knowledge base ---------------------------------------------------------------------
+
+    def _no_internal_kb_text(self, body: str) -> bool:
+        from mailtriage.kb.insert import internal_leaks
+
+        if getattr(self.app.config, "kb", None) is None:  # type: ignore[attr-defined]
+            return True
+        kb = self.app.get_kb()  # type: ignore[attr-defined]
+        if kb is None:
+            return True  # get_kb said why; a broken KB directory must not block every reply
+        leaks = internal_leaks(kb, body)
+        if leaks:
+            leak = leaks[0]
+            self.notify(
+                f"Not sent: the text contains internal-only KB article {leak.article.ident!r}"
+                f" (its line {leak.line}: {leak.passage[:60]!r}). Remove it first.",
+                severity="error",
+                timeout=12,
+            )
+            return False
+        return True
+
+    def action_kb(self) -> None:
+        from mailtriage.tui.kb_screen import KbScreen
+
+        kb = self.app.get_kb()  # type: ignore[attr-defined]
+        if kb is None:
+            return
+        key = self.message.conversation_key
+        conversation = self.app.store.get_conversation(key) if key else None  # type: ignore[attr-defined]
+        self.app.push_screen(
+            KbScreen(kb, conversation=conversation, today=self.app.today()),  # type: ignore[attr-defined]
+            self.insert_kb,
+        )
+
+    def insert_kb(self, choice: Any) -> bool:
+        """Put an article's excerpt or link at the cursor. The rule lives here, not in the
+        picker: an internal-only article is refused whoever asks."""
+        from mailtriage.kb.insert import InsertRefused, reply_text
+
+        if choice is None:
+            return False
+        kb = self.app.get_kb()  # type: ignore[attr-defined]
+        article = kb.get(choice.ident) if kb is not None else None
+        if article is None:
+            self.notify(f"No KB article {choice.ident!r} any more.", severity="error")
+            return False
+        try:
+            text = reply_text(kb, article, choice.how)
+        except InsertRefused as exc:
+            self.notify(f"Not inserted: {exc}", severity="error", timeout=8)
+            return False
+        editor = self.query_one(TextArea)
+        editor.insert(text)
+        editor.focus()
+        key = self.message.conversation_key
+        if key:
+            self.app.log_kb_use(key, article, choice.how)  # type: ignore[attr-defined]
         return True
 
     def action_send(self) -> None:

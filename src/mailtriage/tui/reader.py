@@ -180,6 +180,14 @@ class ReaderScreen(Screen[None]):
             id="reader.attachments",
             tooltip="List attachments; Enter saves one to the download folder",
         ),
+        Binding(
+            "K",
+            "kb",
+            "KB",
+            show=False,
+            id="reader.kb",
+            tooltip="Knowledge base for this conversation; Enter starts a reply with the article",
+        ),
     ]
 
     def __init__(self, key: str):
@@ -209,6 +217,8 @@ class ReaderScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.app.announce(None)  # type: ignore[attr-defined]
+        # A KB choice whose reply never opened must not surface in another conversation.
+        self.app.kb_pending = None  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         self._place_panel()
@@ -376,6 +386,24 @@ class ReaderScreen(Screen[None]):
         shown = self.query_one("#customer-panel").display
         self.customer_panel = not shown
         self._place_panel()
+
+    def action_kb(self) -> None:
+        from mailtriage.tui.kb_screen import KbScreen
+
+        app: Any = self.app
+        kb = app.get_kb()
+        if kb is None or self.conversation is None:
+            return
+        key = self.key
+        app.kb_pending = None
+
+        def chosen(choice: Any) -> None:
+            if choice is not None:
+                # The reply's compose screen inserts it (and enforces the rules) when it opens.
+                app.kb_pending = (key, choice)
+                app.action_reply("reply")
+
+        app.push_screen(KbScreen(kb, conversation=self.conversation, today=app.today()), chosen)
 
     def action_attachments(self) -> None:
         from mailtriage.tui.pickers import Picker
