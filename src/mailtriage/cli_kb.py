@@ -32,6 +32,7 @@ def add_kb_commands(
     kb_sub = p.add_subparsers(dest="kb_command", metavar="SUBCOMMAND")
     s = kb_sub.add_parser(
         "search",
+        parents=[common],
         help="articles matching every word, best first (any of them when none has all)",
         description='Words and "quoted phrases" match title, tags or text as substrings, '
         "Japanese without spaces; best first (title over tags over text).",
@@ -39,7 +40,9 @@ def add_kb_commands(
     s.add_argument("text", nargs="+", help="what to look for")
     s.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (default 20)")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    s = kb_sub.add_parser("show", help="one article", description="Print one article.")
+    s = kb_sub.add_parser(
+        "show", parents=[common], help="one article", description="Print one article."
+    )
     s.add_argument("article", help="its id: the path in the KB without .md (faq/password)")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 

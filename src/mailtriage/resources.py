@@ -1,4 +1,5 @@
-"""Where the shipped templates/, themes/ and kb/ (example articles) are: inside the wheel, or at the repo root."""
+"""Where the shipped templates/, themes/ and kb/ (example articles) are: inside the wheel,
+or at the repo root."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """`templates`, `themes` or `kb`: the installed copy (force-included) or the source checkout's."""
+    """`templates`, `themes` or `kb`: the installed copy (force-included) or the checkout's."""
     installed = _PACKAGE / "_data" / name
     if installed.is_dir():
         return installed

@@ -55,7 +55,9 @@ def test_suggestions_follow_the_conversation(tmp_path: Path) -> None:
     )
     assert idents(kb.suggest(login))[0] == "ja/troubleshooting/login-lockout"
     assert kb.prefill(login).split()[0] == "ログイン"
-    refund = conversation("解約後も請求されています", "先月解約したのに請求されています。返金をお願いします。")
+    refund = conversation(
+        "解約後も請求されています", "先月解約したのに請求されています。返金をお願いします。"
+    )
     ranked = idents(kb.suggest(refund))
     assert ranked[0] == "ja/faq/refund-policy"
     assert "internal/refund-approval" in ranked[:3]  # shown (marked); never insertable

@@ -115,12 +115,19 @@ class KnowledgeBase:
             df = kb_index.document_frequency(self.conn, term)
             if df:
                 known[term] = weights[term] * math.log(1 + total / df)
-        # A compound's pieces repeat it: keep a piece only when it scores on its own.
         ranked = sorted(known, key=lambda t: (-known[t], -len(t), t))
         return {t: round(known[t], 3) for t in ranked[:SUGGEST_TERMS]}
 
     def prefill(self, conversation: dict[str, Any]) -> str:
-        return " ".join(list(self.conversation_terms(conversation))[:PREFILL_TERMS])
+        """The strongest few terms for the search line; a piece of a term already chosen
+        (二重 of 二重請求) adds nothing there."""
+        chosen: list[str] = []
+        for term in self.conversation_terms(conversation):
+            if not any(term in c or c in term for c in chosen):
+                chosen.append(term)
+            if len(chosen) == PREFILL_TERMS:
+                break
+        return " ".join(chosen)
 
     def suggest(self, conversation: dict[str, Any], *, limit: int = 20) -> list[Hit]:
         """Articles ranked by the conversation's text: each term an article contains counts

@@ -1,0 +1,22 @@
+"""SVG snapshot of the KB picker over a reply (suggestions, a stale and an internal-only
+article marked, the Markdown preview). Update after an intended change with
+pytest tests/kb/test_kb_snapshot.py --snapshot-update, and look at the SVG."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.test_kb_tui import REFUND_SUBJECT, key_of
+
+SIZES = [(120, 35), (80, 24)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_kb_picker(snap_compare, kb_app, size) -> None:  # type: ignore[no-untyped-def]
+    app = kb_app()
+
+    async def open_reader(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.open_conversation(key_of(app, REFUND_SUBJECT))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=open_reader, press=["K"])
