@@ -46,3 +46,13 @@ def conversation(subject: str, *texts: str) -> dict[str, Any]:
         "subject": subject,
         "messages": [{"text": t, "inbound": True} for t in texts],
     }
+
+
+async def until(pilot: Any, predicate: Any, timeout: float = 15.0) -> None:
+    """Wait for the app to reach a state (screens mount later on a loaded machine)."""
+    import time
+
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, "the app never reached that state"
+        await pilot.pause(0.05)

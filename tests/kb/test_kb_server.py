@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from kb.helpers import copy_shipped
+from kb.helpers import copy_shipped, until
+from kb.test_kb_tui import app_ready
 from mailtriage.cli import main
 from mailtriage.config import Config
 from mailtriage.store import Store
 from mailtriage.tui.app import make_app
 from mailtriage.tui.compose_screen import ComposeScreen
 from mailtriage.tui.kb_screen import KbScreen
+from mailtriage.tui.pickers import Picker
+from mailtriage.tui.reader import ReaderScreen
 from support.mailfactory import make_message
 from triage.helpers import agent_config, sync
 
@@ -48,14 +51,18 @@ async def test_inserting_an_article_is_counted_for_the_team(tmp_path: Path, imap
     await sync(bob)
     app = make_app(alice, background_sync=False)
     async with app.run_test(size=(120, 35)) as pilot:
+        await app_ready(app, pilot)
         key = app.main.query_one("#conversations").current_key
-        await pilot.press("enter", "r")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.is_mounted)
         await pilot.pause()
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, Picker))
         await pilot.press("home", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen))
         await pilot.pause()
-        compose = app.screen
-        assert isinstance(compose, ComposeScreen)
         await pilot.press("ctrl+k")
+        await until(pilot, lambda: isinstance(app.screen, KbScreen) and app.screen.is_mounted)
         await pilot.pause()
         assert isinstance(app.screen, KbScreen)
         assert app.screen.current.article.ident == "ja/faq/password-reset"  # type: ignore[union-attr]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb.test_kb_tui import REFUND_SUBJECT, key_of
+from kb.helpers import until
+from kb.test_kb_tui import REFUND_SUBJECT, open_kb, open_reader
 
 SIZES = [(120, 35), (80, 24)]
 
@@ -15,8 +16,12 @@ SIZES = [(120, 35), (80, 24)]
 def test_kb_picker(snap_compare, kb_app, size) -> None:  # type: ignore[no-untyped-def]
     app = kb_app()
 
-    async def open_reader(pilot) -> None:  # type: ignore[no-untyped-def]
-        app.open_conversation(key_of(app, REFUND_SUBJECT))
+    async def open_picker(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_reader(app, pilot, REFUND_SUBJECT)
+        picker = await open_kb(app, pilot, "K")
+        # the preview is mounted block by block: wait for its text
+        await until(pilot, lambda: len(picker.query_one("#kb-preview").children) > 2)
+        picker.query_one("#kb-query").cursor_blink = False  # a blink phase is not a change
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=size, run_before=open_reader, press=["K"])
+    assert snap_compare(app, terminal_size=size, run_before=open_picker)

@@ -382,7 +382,10 @@ class MailtriageApp(App[None]):
         if listing.data_version(self.store.conn) != self._data_version:
             from mailtriage.tui.conversation_list import ConversationList
 
-            self.reload(keep=self.main.query_one(ConversationList).current_key)
+            lists = self.main.query(ConversationList)
+            if not lists:
+                return  # the app is closing: its screens are already gone
+            self.reload(keep=lists.first().current_key)
 
     # -- view state --------------------------------------------------------------------------
 
