@@ -14,7 +14,7 @@ from kb.helpers import copy_shipped, until
 from kb.test_kb_tui import app_ready
 from mailtriage.cli import main
 from mailtriage.config import Config
-from mailtriage.store import Store
+from mailtriage.store import Store, listing
 from mailtriage.tui.app import make_app
 from mailtriage.tui.compose_screen import ComposeScreen
 from mailtriage.tui.kb_screen import KbScreen
@@ -72,6 +72,10 @@ async def test_inserting_an_article_is_counted_for_the_team(tmp_path: Path, imap
             assert time.monotonic() - started < 10, "the kb-used event never reached the cache"
             await pilot.pause(0.1)
         await app.workers.wait_for_complete()
+        # Let the app show the new event before it closes (a reload racing the teardown of
+        # its screens is not what this test is about).
+        await until(pilot, lambda: app._data_version == listing.data_version(app.store.conn))
+        await pilot.pause(0.3)
     assert not [n for n in app._notifications if "not logged" in n.message]
 
     await sync(bob)  # another machine, another cache: only the server connects them
