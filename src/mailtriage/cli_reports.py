@@ -120,11 +120,15 @@ def _window(config: Config, args: argparse.Namespace) -> tuple[float, float]:
 
 
 def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 3600:.1f}h"
+    from mailtriage.sla.kpi import hours_text
+
+    return hours_text(seconds)
 
 
 def _pct(rate: float | None) -> str:
-    return "-" if rate is None else f"{100 * rate:.0f}%"
+    from mailtriage.sla.kpi import percent_text
+
+    return percent_text(rate)
 
 
 def _report(config: Config, name: str, store: Any, args: argparse.Namespace, window: Any) -> int:
@@ -165,6 +169,10 @@ def _report(config: Config, name: str, store: Any, args: argparse.Namespace, win
         f" SLA met: first response {_pct(s['sla_first_response'])},"
         f" resolution {_pct(s['sla_resolution'])}"
     )
+    csat = data["csat"]
+    if csat["count"]:
+        spread = " ".join(f"{n}★{c}" for n, c in enumerate(csat["distribution"], start=1))
+        print(f"  CSAT {csat['mean']:.2f}/5 from {csat['count']} ratings ({spread})")
     print(f"  customer messages {data['volume']['messages']}; by hour: {_spark(data)}")
     if data.get("rows"):
         _table(data["rows"])
@@ -185,16 +193,10 @@ def _flat_summary(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
+    from mailtriage.sla.kpi import cell_text
+
     names = list(rows[0])
-
-    def cell(name: str, value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            return _pct(value) if "rate" in name or name.startswith("sla") else _hours(value)
-        return str(value)
-
-    table = [[cell(n, r[n]) for n in names] for r in rows]
+    table = [[cell_text(n, r[n]) for n in names] for r in rows]
     widths = [max(len(n), *(len(row[i]) for row in table)) for i, n in enumerate(names)]
     print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     for row in table:

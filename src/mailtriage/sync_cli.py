@@ -164,12 +164,16 @@ def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
     async def watch_all() -> None:
         loop = asyncio.get_running_loop()
         acks = {n: _Acknowledger(config, n) for n in names if _Acknowledger.wanted(config, n)}
+        routers = {n: _router(config, n) for n in names} if _routing(config) else {}
 
         def on_event(event: SyncEvent) -> None:
             show(event)
             ack = acks.get(event.account)
             if ack is not None and event.kind == "changed":
                 loop.call_soon_threadsafe(ack.poke)
+            router = routers.get(event.account)
+            if router is not None and event.kind in ("changed", "idle"):
+                loop.call_soon_threadsafe(router.poke)  # routing rules on arrival
 
         syncers = [
             AccountSync(config.accounts[n], config.accounts[n].imap.resolve_password())
@@ -182,9 +186,26 @@ def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
                 await syncer.close()
             for ack in acks.values():
                 await ack.close()
+            for router in routers.values():
+                await router.wait()
 
     asyncio.run(watch_all())
     return 0
+
+
+def _routing(config: Config) -> bool:
+    from mailtriage.rules.arrival import wanted
+
+    return wanted(config)
+
+
+def _router(config: Config, account: str) -> Any:
+    from mailtriage.rules.arrival import ArrivalRunner
+
+    def report(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {account}: {line}", flush=True)
+
+    return ArrivalRunner(config, account, report)
 
 
 class _Acknowledger:

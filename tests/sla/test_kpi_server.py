@@ -248,10 +248,13 @@ async def test_report_numbers_from_a_scripted_week(tmp_path, imap_account, clock
         == 0
     )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "date,new,messages,replies,resolved,backlog,first_response_median"
-    # B is resolved on the 14th (its last Done); A on the 13th.
-    assert "2026-01-13,1,2,3,1,0,14400.0" in lines
-    assert "2026-01-14,1,2,0,1,1," in lines
+    assert lines[0] == (
+        "date,new,messages,replies,resolved,backlog,first_response_median,sla_first_response"
+    )
+    # B is resolved on the 14th (its last Done); A on the 13th. B missed its first response.
+    assert "2026-01-13,1,2,3,1,0,14400.0,0.0" in lines
+    # C: no response yet, already past its target.
+    assert "2026-01-14,1,2,0,1,1,,0.0" in lines
     assert (
         main(
             ["report", "--config", cfg, "--since", "2026-01-01", "--until", "2026-01-16", "--json"]

@@ -314,7 +314,7 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
 
 
 async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyped-def]
-    app = build_app()
+    app = build_app(sla_start_delay=0.5)
     async with app.run_test(size=(120, 35)) as pilot:
         for _ in range(60):  # the first count starts 2 s after the app is interactive
             if app.counts.get("overdue"):

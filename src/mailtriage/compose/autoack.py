@@ -33,8 +33,8 @@ from mailtriage.compose.message import to_bytes
 from mailtriage.compose.reply import conversation_language, prepare_reply, template_dirs
 from mailtriage.compose.templates import find_template, load_templates
 from mailtriage.config import AccountConfig, Config
-from mailtriage.imap.condstore import read_flags, uid_store_unchanged_since
 from mailtriage.imap.connection import connect
+from mailtriage.imap.decide_once import decide_once
 from mailtriage.smtp.outbox import Outbox
 from mailtriage.store import Store
 from mailtriage.store import autoack as queries
@@ -43,7 +43,6 @@ ACKED = "mt:auto-ack"
 DECLINED = "mt:auto-ack/none"
 BY = "mt:auto-ack/by/"
 WINDOW = 86400.0  # a conversation older than this when first seen is never acknowledged
-SETTLE_SECONDS = 0.05
 _HEADERS = (
     "FROM",
     "RETURN-PATH",
@@ -88,31 +87,16 @@ class _Claims:
 
     def claim(self, uid: int, agent: str, keyword: str) -> bool:
         """Record our decision on the anchor; False when someone else decided first."""
-        client = self.client
-        client.noop()
-        found = read_flags(client, [uid], modseq=self.condstore).get(uid)
-        if found is None:
-            return False
-        flags, modseq = found
-        if any(f == ACKED or f.startswith(ACKED + "/") for f in flags):
-            return False  # decided already (this cache has not synced since)
-        wanted = [keyword, BY + agent]
-        if self.condstore and modseq is not None:
-            result = uid_store_unchanged_since(client, [uid], modseq, wanted, "+FLAGS")
-            if not result.applied(uid):
-                return False
-        else:
-            client.add_flags([uid], wanted, silent=True)
-        time.sleep(SETTLE_SECONDS)
-        client.noop()
-        after = read_flags(client, [uid], modseq=False).get(uid, ([], None))[0]
-        deciders = sorted(f[len(BY) :] for f in after if f.startswith(BY))
-        if deciders and deciders[0] != agent:
-            # The winner's decision keyword stays; ours goes unless it is the same one.
-            mine = [BY + agent] + ([keyword] if {ACKED, DECLINED} <= set(after) else [])
-            client.remove_flags([uid], mine, silent=True)
-            return False
-        return True
+        return decide_once(
+            self.client,
+            uid,
+            agent,
+            keyword,
+            family=ACKED,
+            by_prefix=BY,
+            condstore=self.condstore,
+            exclusive=(ACKED, DECLINED),
+        )
 
 
 def _ack_message_id(key: str, address: str) -> str:

@@ -20,6 +20,7 @@ from mailtriage.compose.templates import Template, guess_language, render
 from mailtriage.compose.variables import build_variables, last_inbound
 from mailtriage.config import Config
 from mailtriage.resources import data_dir
+from mailtriage.sla.csat import survey_variables
 from mailtriage.smtp.server_side import Snapshot
 
 
@@ -74,6 +75,7 @@ def prepare_reply(
         variables = build_variables(
             conversation, agent=agent_variables(config), company=config.compose.company, now=now
         )
+        variables["csat"] = survey_variables(config.sla.csat, conversation.get("id", ""))
         variables.update(extra or {})
         rendered = render(template, variables)
         body = rendered.body if body is None else body

@@ -65,6 +65,7 @@ def build_variables(
         "conversation": conv,
         "ticket": conv,
         "company": dict(company or {}),
+        "csat": {},  # {"url": …} when [sla.csat] survey_url is set (compose.reply fills it)
         "today": now,
         "today_ja": date_ja(now),
         "today_en": date_en(now),

@@ -387,6 +387,10 @@ class AccountActions:
             return ActionResult(False, f"{sid}: not in the cache", reason="not-found")
         anchor = choose_anchor(messages)
         cached = TriageView.of(anchor.flags)
+        # What the user sees can differ from the anchor: a customer's newer message reopens
+        # a Done conversation while the anchor still says done. Marking it done again is then
+        # a no-op on the anchor but a real change, and KPIs need its event.
+        shown = self._store.conversation_status(key) if self._store is not None else None
         flags, modseq = self._read(anchor, fresh=True)
         seen = TriageView.of(flags)
         if seen != cached:
@@ -416,10 +420,10 @@ class AccountActions:
             self._propagate(messages, anchor, plan)
             self._refresh_cache(messages)
             warning = None
-            if not plan.noop:
+            if not plan.noop or (shown is not None and shown != plan.status):
                 details: dict[str, object] = {"status": plan.status, "assignee": plan.assignee}
                 if kind == "status":
-                    details["from"] = seen.status or "unhandled"
+                    details["from"] = (shown if plan.noop else seen.status) or "unhandled"
                 warning = self._record(key, kind, details)
             return ActionResult(True, f"{sid}: {plan.done_message}", warning=warning)
         self._refresh_cache(messages)

@@ -18,8 +18,9 @@ import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from typing import Any
 
 from mailtriage.sla.clock import course_of, elapsed
@@ -28,6 +29,7 @@ from mailtriage.store import kpi as q
 from mailtriage.store.kpi import ConvData
 
 GROUPINGS = ("agent", "tag", "day")
+YIELD_EVERY = 100  # conversations between two chances for other threads to run
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,25 @@ def summarize(items: list[ConvKpi]) -> dict[str, Any]:
     }
 
 
-def _open_at(k: ConvKpi, ts: float) -> bool:
-    if k.start > ts:
-        return False
-    return not any(s <= ts and (e is None or ts < e) for s, e in k.done_periods)
+def _open_counts(items: list[ConvKpi], moments: list[float]) -> list[int]:
+    """How many conversations were open at each moment (ascending): one sweep over the
+    open/close edges instead of every conversation at every moment (365 days x 100k)."""
+    edges: list[tuple[float, int]] = []
+    for k in items:
+        edges.append((k.start, 1))
+        for start, end in k.done_periods:
+            edges.append((start, -1))
+            if end is not None:
+                edges.append((end, 1))
+    edges.sort()
+    counts, open_now, i = [], 0, 0
+    for moment in moments:
+        # Open at `moment` means opened at or before it and not closed at or before it.
+        while i < len(edges) and edges[i][0] <= moment:
+            open_now += edges[i][1]
+            i += 1
+        counts.append(open_now)
+    return counts
 
 
 def report(
@@ -170,14 +187,28 @@ def report(
     *,
     by: str | None = None,
     now: float | None = None,
+    groups: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The whole report as plain data (the CLI prints it as text, JSON or CSV)."""
+    """The whole report as plain data (the CLI prints it as text, JSON or CSV).
+
+    `groups` adds result["groups"][name] = the rows `by=name` would give, from the same
+    load (the Reports screen shows a daily trend and a table at once).
+    """
     now = min(until, now) if now is not None else until
     zone = policy.calendar.zone
-    loaded = q.load(conn, q.keys_started_before(conn, until))
-    everyone = [
-        k for k in (conversation_kpi(d, policy, now) for d in loaded.values()) if k is not None
-    ]
+    loaded = q.load(conn, q.keys_relevant(conn, since, until))
+    # As of `now`: what happened after the window's end (a reply, a Done, a message whose
+    # missing Date made it "now") is not part of a report that ends before it.
+    loaded = {key: _as_of(data, now) for key, data in loaded.items()}
+    everyone = []
+    for i, data in enumerate(loaded.values()):
+        if i % YIELD_EVERY == YIELD_EVERY - 1:
+            # Run on a worker thread beside a UI (the Reports screen): let it have the
+            # interpreter between batches rather than only every switch interval.
+            sleep(0)
+        found = conversation_kpi(data, policy, now)
+        if found is not None:
+            everyone.append(found)
     window = [k for k in everyone if since <= k.start < until]
     inbound = [
         m.ts for d in loaded.values() for m in d.messages if m.inbound and since <= m.ts < until
@@ -186,10 +217,14 @@ def report(
     by_hour = Counter(d.hour for d in local)
     by_weekday = Counter(d.weekday() for d in local)
     days = _days(since, until, policy)
-    backlog = []
-    for day in days:
-        end = min(datetime.combine(day + timedelta(days=1), time(0), zone).timestamp(), until)
-        backlog.append({"date": day.isoformat(), "open": sum(_open_at(k, end) for k in everyone)})
+    ends = [
+        min(datetime.combine(day + timedelta(days=1), time(0), zone).timestamp(), until)
+        for day in days
+    ]
+    backlog = [
+        {"date": day.isoformat(), "open": n}
+        for day, n in zip(days, _open_counts(everyone, ends), strict=True)
+    ]
     result: dict[str, Any] = {
         "since": datetime.fromtimestamp(since, zone).isoformat(),
         "until": datetime.fromtimestamp(until, zone).isoformat(),
@@ -201,11 +236,46 @@ def report(
             "by_weekday": [by_weekday.get(d, 0) for d in range(7)],
         },
         "backlog": backlog,
+        "csat": _csat(loaded.values(), since, until),
     }
     if by is not None:
         result["by"] = by
         result["rows"] = _grouped(by, window, everyone, backlog, inbound, since, until, policy)
+    wanted = list(dict.fromkeys(groups))
+    if wanted:
+        result["groups"] = {
+            name: _grouped(name, window, everyone, backlog, inbound, since, until, policy)
+            for name in wanted
+        }
     return result
+
+
+def _as_of(data: ConvData, now: float) -> ConvData:
+    if all(m.ts <= now for m in data.messages) and all(e.ts <= now for e in data.events):
+        return data
+    return replace(
+        data,
+        messages=[m for m in data.messages if m.ts <= now],
+        events=[e for e in data.events if e.ts <= now],
+    )
+
+
+def _csat(loaded: Iterable[ConvData], since: float, until: float) -> dict[str, Any]:
+    """Ratings recorded in the window: one per rating message, however often it was logged
+    (two agents' apps may both record one when the server's answer to the first was lost)."""
+    ratings: dict[str, int] = {}
+    for data in loaded:
+        for e in data.events:
+            rating = e.details.get("rating")
+            if e.kind != "rated" or not since <= e.ts < until or rating not in range(1, 6):
+                continue
+            ratings.setdefault(str(e.details.get("message_id") or f"{data.key}@{e.ts}"), rating)
+    values = list(ratings.values())
+    return {
+        "count": len(values),
+        "mean": statistics.fmean(values) if values else None,
+        "distribution": [values.count(n) for n in range(1, 6)],  # ratings 1..5
+    }
 
 
 def _days(since: float, until: float, policy: SlaConfig) -> list[date]:
@@ -277,10 +347,13 @@ def _grouped(
         for k in everyone
         if k.resolved_at is not None and since <= k.resolved_at < until
     )
+    started: dict[str, list[ConvKpi]] = defaultdict(list)
+    for k in window:
+        started[day_of(k.start)].append(k)
     rows = []
     for day in _days(since, until, policy):
         name = day.isoformat()
-        new = [k for k in window if day_of(k.start) == name]
+        new = started.get(name, [])
         stats = _stats(k.first_response for k in new)
         rows.append(
             {
@@ -291,6 +364,7 @@ def _grouped(
                 "resolved": resolved.get(name, 0),
                 "backlog": open_by_day[name],
                 "first_response_median": stats["median"],
+                "sla_first_response": _rate(k.fr_met for k in new),
             }
         )
     return rows
@@ -308,3 +382,21 @@ def _flat(summary: dict[str, Any]) -> dict[str, Any]:
         "sla_first_response": summary["sla_first_response"],
         "sla_resolution": summary["sla_resolution"],
     }
+
+
+def hours_text(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 3600:.1f}h"
+
+
+def percent_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.0f}%"
+
+
+def cell_text(name: str, value: Any) -> str:
+    """A report table cell as people read it: rates in %, durations in hours."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        rate = "rate" in name or name.startswith("sla")
+        return percent_text(value) if rate else hours_text(value)
+    return str(value)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailtriage.sla.calendar import BusinessCalendar
+from mailtriage.sla.csat import CsatConfig, parse_csat
 
 if TYPE_CHECKING:
     from mailtriage.config import _Reader
@@ -56,6 +57,7 @@ class SlaConfig:
         default_factory=lambda: {"urgent": 9 * 3600.0, "normal": 45 * 3600.0}
     )
     due_soon: float = 2 * 3600.0
+    csat: CsatConfig = field(default_factory=CsatConfig)  # [sla.csat]
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -82,6 +84,7 @@ def parse_sla(reader: _Reader | None) -> SlaConfig:
             "first_response",
             "resolution",
             "due_soon",
+            "csat",
         }
     )
     kwargs: dict[str, Any] = {}
@@ -148,6 +151,7 @@ def parse_sla(reader: _Reader | None) -> SlaConfig:
         kwargs[name] = targets
     if "due_soon" in reader.data:
         kwargs["due_soon"] = _duration(reader, "due_soon")
+    kwargs["csat"] = parse_csat(reader.table("csat", required=False))
     return SlaConfig(**kwargs)
 
 

@@ -429,6 +429,11 @@ class Store:
         ]
         return conversation
 
+    def conversation_status(self, key: str) -> str | None:
+        """The derived status the list shows (None: not cached)."""
+        row = self.conn.execute("SELECT status FROM conversations WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     def search(self, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Conversations matching query, best first (syntax: store.search, README "Search")."""
         from mailtriage.store.search import search_rows

@@ -30,6 +30,7 @@ EVENT_KINDS = (
     "reviewed",
     "reopened",
     "kb-used",  # a KB article went into a reply (details: article, title, how)
+    "rated",  # a CSAT rating came back by mail (sla.csat)
 )
 ACTIVITIES = ("viewing", "replying")
 

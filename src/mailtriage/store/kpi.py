@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _CHUNK = 500
+AUTO_REPLIED_PATTERN = '%"mt:auto-replied"%'  # the Sent copy's keyword (smtp.outbox)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 # RFC 3834: anything but "no" is machine-sent; the others are what common autoresponders add.
 _AUTO = re.compile(
@@ -73,20 +74,8 @@ def load(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, ConvData]:
             chunk,
         ):
             found[row[0]] = ConvData(*row[:7], tags=json.loads(row[7]))
-        # Only outbound heads are read: an auto-ack is ours; the customer's autoresponders
-        # are still customer messages.
-        for conversation, ts, inbound, head, message_id, sender in conn.execute(
-            "SELECT conversation, ts, inbound,"
-            " CASE WHEN inbound = 0 AND raw IS NOT NULL THEN substr(raw, 1, 8192) END,"
-            f" message_id, from_email FROM messages WHERE conversation IN ({marks})"
-            " ORDER BY conversation, ts, id",
-            chunk,
-        ):
-            data = found.get(conversation)
-            if data is not None:
-                data.messages.append(
-                    Msg(ts, bool(inbound), is_auto_header(head), message_id, sender)
-                )
+        auto_ids: set[str] = set()
+        rating_ids: set[str] = set()  # a CSAT rating is not a new request: no reopen
         for conversation, ts, kind, agent, details in conn.execute(
             "SELECT conversation, ts, kind, agent, details FROM app_events"
             f" WHERE conversation IN ({marks}) AND kind != 'noted' ORDER BY conversation, ts",
@@ -94,7 +83,29 @@ def load(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, ConvData]:
         ):
             data = found.get(conversation)
             if data is not None:
-                data.events.append(Event(ts, kind, agent, json.loads(details)))
+                event = Event(ts, kind, agent, json.loads(details))
+                data.events.append(event)
+                if kind == "replied" and event.details.get("auto"):
+                    auto_ids.add(str(event.details.get("message_id")))
+                elif kind == "rated":
+                    rating_ids.add(str(event.details.get("message_id")))
+        # Only outbound messages can be auto-acks (the customer's autoresponders are still
+        # customer messages). Three signs, because the header fields synced first do not
+        # include Auto-Submitted: the `mt:auto-replied` keyword the outbox puts on the Sent
+        # copy, the auto "replied" event, and the header itself once the body is cached.
+        for conversation, ts, inbound, head, message_id, sender, marked in conn.execute(
+            "SELECT conversation, ts, inbound,"
+            " CASE WHEN inbound = 0 AND raw IS NOT NULL THEN substr(raw, 1, 8192) END,"
+            " message_id, from_email, inbound = 0 AND flags LIKE ?"
+            f" FROM messages WHERE conversation IN ({marks}) ORDER BY conversation, ts, id",
+            [AUTO_REPLIED_PATTERN, *chunk],
+        ):
+            data = found.get(conversation)
+            if data is not None and not (inbound and message_id in rating_ids):
+                auto = not inbound and (
+                    bool(marked) or message_id in auto_ids or is_auto_header(head)
+                )
+                data.messages.append(Msg(ts, bool(inbound), auto, message_id, sender))
     return found
 
 
@@ -108,11 +119,18 @@ def open_keys(conn: sqlite3.Connection, *, first_before: float | None = None) ->
     return [k for (k,) in conn.execute(sql, params)]
 
 
-def keys_started_before(conn: sqlite3.Connection, until: float) -> list[str]:
+def keys_relevant(conn: sqlite3.Connection, since: float, until: float) -> list[str]:
+    """Conversations a report over [since, until) needs: begun before until and either begun
+    in the window, still open, or touched (a message or an event) since `since`. A
+    conversation closed before the window and untouched since adds nothing to it."""
     return [
         k
         for (k,) in conn.execute(
-            "SELECT key FROM conversations WHERE first_ts < ? ORDER BY first_ts, key", (until,)
+            "SELECT key FROM conversations WHERE first_ts < ? AND (first_ts >= ?"
+            " OR last_ts >= ? OR status != 'done'"
+            " OR key IN (SELECT conversation FROM app_events WHERE ts >= ?))"
+            " ORDER BY first_ts, key",
+            (until, since, since, since),
         )
     ]
 
@@ -125,6 +143,40 @@ def inbound_since(conn: sqlite3.Connection, since: float) -> list[str]:
             "SELECT DISTINCT conversation FROM messages WHERE inbound = 1 AND ts >= ?", (since,)
         )
     ]
+
+
+@dataclass(frozen=True)
+class Arrived:
+    key: str  # conversation
+    uid: int  # in INBOX
+    message_id: str | None
+    subject: str
+    text: str  # "" until the body is cached
+
+
+def unrouted_inbound(conn: sqlite3.Connection, since: float, mark: str) -> list[Arrived]:
+    """Customer messages in INBOX dated since `since` whose cached flags lack the marker
+    keyword, oldest first (rules on arrival)."""
+    return [
+        Arrived(str(key), int(uid), message_id, subject or "", text or "")
+        for key, uid, message_id, subject, text in conn.execute(
+            "SELECT conversation, uid, message_id, subject, substr(text, 1, 4000) FROM messages"
+            " WHERE inbound = 1 AND mailbox = 'INBOX' AND ts >= ? AND flags NOT LIKE ?"
+            " ORDER BY ts, id",
+            (since, f'%"{mark}"%'),
+        )
+    ]
+
+
+def anchor_flags(conn: sqlite3.Connection, key: str) -> list[str]:
+    """Keywords of the conversation's anchor (its earliest customer message, as
+    triage.claims.choose_anchor picks it): the status it had before any newer message."""
+    row = conn.execute(
+        "SELECT flags FROM messages WHERE conversation = ? AND inbound = 1"
+        " ORDER BY ts, mailbox, uid LIMIT 1",
+        (key,),
+    ).fetchone()
+    return list(json.loads(row[0])) if row else []
 
 
 def newest_inbound(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:

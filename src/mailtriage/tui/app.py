@@ -108,6 +108,8 @@ class MailtriageApp(App[None]):
         self._closing = False
         self._sla_at = -SLA_MIN_INTERVAL
         self._sla_timer: Any = None
+        # rules.arrival.ArrivalRunner, made on the first sync event; False: nothing to do
+        self._router: Any = None
 
         # Optimistic triage: key -> the row fields we expect once the server agrees.
         self.pending: dict[str, dict[str, Any]] = {}
@@ -843,6 +845,11 @@ class MailtriageApp(App[None]):
         elif result.warning:
             self.notify(result.warning, severity="warning")
 
+    def action_reports(self) -> None:
+        from mailtriage.tui.reports_screen import ReportsScreen
+
+        self.push_screen(ReportsScreen())
+
     def action_help(self) -> None:
         from mailtriage.tui.help_screen import HelpScreen
 
@@ -914,6 +921,26 @@ class MailtriageApp(App[None]):
             self.check_for_changes()
         if event.kind == "changed" and self.config.compose.auto_ack:
             self.auto_ack()
+        if event.kind in ("changed", "idle"):
+            self.route_new_mail()
+
+    def route_new_mail(self) -> None:
+        """Rules and CSAT ratings on arrival (rules.arrival): once per message, team-wide."""
+        if self._closing:
+            return
+        if self._router is None:
+            from mailtriage.rules.arrival import ArrivalRunner, wanted
+
+            self._router = (
+                ArrivalRunner(self.config, self.account.name, self._routed, self.get_actions)
+                if wanted(self.config)
+                else False
+            )
+        if self._router:
+            self._router.poke()
+
+    def _routed(self, line: str) -> None:
+        self.notify(line, timeout=6)
 
     def auto_ack(self) -> None:
         # Not exclusive: cancelling it between the server-side claim and the enqueue would
@@ -949,6 +976,8 @@ class MailtriageApp(App[None]):
         self._closing = True
         for timer in self._poll_timers:
             timer.stop()
+        if self._router:
+            await self._router.wait()  # a claimed message must get its rules applied
         if self._actions is not None:
             await self._actions.close()
         if self._outbox is not None:

@@ -48,6 +48,14 @@ class MainScreen(Screen[None]):
             tooltip="Replies awaiting supervisor review (approve or return)",
         ),
         Binding(
+            "D",
+            "app.reports",
+            "Reports",
+            show=False,
+            id="reports.open",
+            tooltip="Reports (dashboard): KPIs, backlog, response times, SLA, charts",
+        ),
+        Binding(
             "right_square_bracket",
             "app.next_view(1)",
             "Next view",
