@@ -17,7 +17,7 @@ from mailtriage.config import Config
 from mailtriage.errors import MailtriageError
 from mailtriage.imap.leader import SyncLeader
 from mailtriage.imap.session import AccountSession
-from mailtriage.imap.sync import Progress, SyncReport
+from mailtriage.imap.sync import GONE, Progress, SyncReport
 
 
 class _Skipped:
@@ -121,6 +121,7 @@ def run_sync(
                 print(f"{name}: {line}")
             continue
         resets = [f.folder for f in result.folders if f.uidvalidity_reset]
+        missing = [f.folder for f in result.folders if f.missing]
         summary.append(
             {
                 "account": name,
@@ -129,11 +130,14 @@ def run_sync(
                 "flag_changes": result.flag_changes,
                 "vanished": result.vanished,
                 "uidvalidity_reset": resets,
+                "missing": missing,
                 "seconds": round(result.seconds, 3),
             }
         )
         if not as_json:
             extra = f"; {', '.join(resets)} rebuilt (UIDVALIDITY changed)" if resets else ""
+            if missing:
+                extra += f"; {', '.join(missing)} {GONE}"
             print(
                 f"{name}: {result.new} new, {result.flag_changes} changed, "
                 f"{result.vanished} removed in {elapsed:.1f} s{extra}"

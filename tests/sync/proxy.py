@@ -1,7 +1,9 @@
 """A TCP proxy between the client and a real Dovecot that can misbehave on cue.
 
 It records what the client sent (to prove which commands were used), cuts the stream after N
-bytes from the server, stalls (a timeout), injects a BYE, or drops every connection.
+bytes from the server or right after the client sends a given command (the server got it, the
+client never hears back), stalls (a timeout), delays every chunk, injects a BYE or garbage,
+or drops every connection. `port` lets a test bring a proxy up where a refused one was.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from types import TracebackType
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, host: str = "127.0.0.1"):
+    def __init__(self, target_port: int, host: str = "127.0.0.1", port: int = 0):
         self.target = (host, target_port)
-        self.listener = socket.create_server((host, 0))
+        self.listener = socket.create_server((host, port))
         self.port = self.listener.getsockname()[1]
         self.sent = bytearray()  # everything clients sent, all connections
         self.cut_after: int | None = None  # close after this many server bytes
         self.stalled = threading.Event()
+        # Once: forward the client's chunk holding these bytes, then cut that connection.
+        self.cut_after_client_sends: bytes | None = None
+        self.delay = 0.0  # seconds added before each chunk from the server
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._lock = threading.Lock()
         self._server_bytes = 0
@@ -32,6 +37,9 @@ class FaultProxy:
             try:
                 client, _ = self.listener.accept()
             except OSError:
+                return
+            if self._closed:
+                client.close()
                 return
             try:
                 upstream = socket.create_connection(self.target)
@@ -51,10 +59,16 @@ class FaultProxy:
                     break
                 while self.stalled.is_set() and not self._closed:
                     time.sleep(0.05)
+                cut_now = False
                 if from_client:
                     with self._lock:
                         self.sent += data
+                        marker = self.cut_after_client_sends
+                        if marker is not None and marker in data:
+                            self.cut_after_client_sends, cut_now = None, True
                 else:
+                    if self.delay:
+                        time.sleep(self.delay)
                     with self._lock:
                         if self.cut_after is not None:
                             room = self.cut_after - self._server_bytes
@@ -63,6 +77,8 @@ class FaultProxy:
                             data = data[:room]
                         self._server_bytes += len(data)
                 dst.sendall(data)
+                if cut_now:
+                    break
         except OSError:
             pass
         finally:
@@ -81,6 +97,14 @@ class FaultProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
 
+    def inject(self, data: bytes) -> None:
+        """Bytes the server never sent arrive at every client (garbage on the line)."""
+        with self._lock:
+            pairs = list(self._pairs)
+        for client, _ in pairs:
+            with contextlib.suppress(OSError):
+                client.sendall(data)
+
     def drop_all(self) -> None:
         with self._lock:
             pairs = list(self._pairs)
@@ -92,6 +116,10 @@ class FaultProxy:
     def close(self) -> None:
         self._closed = True
         self.stalled.clear()
+        # close() alone does not wake a thread blocked in accept(): the port would go on
+        # accepting. shutdown() does, and then the port really refuses.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self.drop_all()
 

@@ -126,6 +126,8 @@ class AccountSession:
                 self._verified,
             )
             store.apply_folder_state()  # status folders only: a no-op with keywords
+            if any(f.missing for f in report.folders):
+                self.folders = None  # look again next time (a renamed Sent may be back)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
             report.bodies = prefetch(client, store, wanted)
         except NETWORK_ERRORS as exc:

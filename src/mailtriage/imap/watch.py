@@ -21,7 +21,7 @@ from mailtriage.config import AccountConfig
 from mailtriage.errors import AuthError, MailtriageError
 from mailtriage.imap.leader import SyncLeader
 from mailtriage.imap.session import AccountSession
-from mailtriage.imap.sync import SyncReport
+from mailtriage.imap.sync import GONE, SyncReport
 from mailtriage.store import CacheError
 
 # RFC 2177 lets servers drop an IDLE after 30 min; Dovecot's limit is shorter in some setups
@@ -49,6 +49,7 @@ def _changes(report: SyncReport) -> str:
         parts.append(f"{report.flag_changes} changed")
     if report.vanished:
         parts.append(f"{report.vanished} removed")
+    parts += [f"{f.folder} {GONE}" for f in report.folders if f.missing]
     return ", ".join(parts)
 
 
