@@ -104,6 +104,8 @@ def _day_start(value: str) -> float | None:
 
 def parse_query(text: str) -> Query:
     query = Query()
+    # SQLite ends an FTS5 string at a NUL ("unterminated string"); nobody searches for one.
+    text = text.replace("\x00", " ")
     for m in _TOKEN.finditer(text):
         name, quoted, bare = (m.group(1) or "").lower(), m.group(2), m.group(3)
         value = quoted if quoted is not None else bare

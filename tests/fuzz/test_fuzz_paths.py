@@ -1,0 +1,385 @@
+"""Hypothesis fuzzing of the paths the mime tests do not reach: threading in the cache, the
+search query language, the config loader, template front matter and the outgoing message.
+
+In the suite each test runs a few seconds, derandomized (the same examples every run, so CI
+is deterministic). `make fuzz` runs them long and random: MAILTRIAGE_FUZZ_EXAMPLES sets the
+count per test, and without derandomize each run explores new inputs.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import random
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailtriage.compose.message import ComposeError, build_reply, from_address, to_bytes
+from mailtriage.compose.templates import TemplateError, parse_template
+from mailtriage.config import ConfigError, load_config
+from mailtriage.imap.commands import Fetched
+from mailtriage.imap.sync import row_from_parsed
+from mailtriage.mime import parse_message
+from mailtriage.store import Store
+from support.cache import demo_config, fill_cache
+from support.mailfactory import make_message
+
+LONG = "MAILTRIAGE_FUZZ_EXAMPLES" in os.environ
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MAILTRIAGE_FUZZ_EXAMPLES", "60")),
+    derandomize=not LONG,
+    deadline=None,
+    database=None,  # no .hypothesis/ in the work tree
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# Two fresh caches per example: fewer examples keep this one at a few seconds too.
+CACHE_SETTINGS = settings(
+    SETTINGS, max_examples=int(os.environ.get("MAILTRIAGE_FUZZ_EXAMPLES", "20"))
+)
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted((ROOT / "tests" / "mime" / "corpus").glob("*.eml"))
+EXAMPLE_CONFIG = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+TEMPLATE = (ROOT / "templates" / "ja" / "acknowledge.txt.j2").read_text(encoding="utf-8")
+HOSTILE = [
+    "\r\nBcc: victim@example.org",
+    "\nX-Injected: 1",
+    "\x00",
+    "\x1b]52;c;ZXZpbA==\x07",
+    "\u202e",
+    "[bold]x[/]",
+    "[@click=app.quit]q[/]",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    '"',
+    "'''",
+    "\\",
+    "=?utf-8?q?a=0D=0ABcc:_x@y?=",
+    "Re: ",
+    "返信: ",
+    "[#123] ",
+    "件名",
+    "<a@b>",
+    "\t",
+]
+hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=10)), max_size=6).map(
+    "".join
+)
+
+
+# -- threading -----------------------------------------------------------------------------
+
+IDS = [f"<m{i}@x.jp>" for i in range(12)]
+SUBJECTS = ["ログインできません", "Re: ログインできません", "請求書", "Fwd: 請求書", "", "Re: "]
+
+
+@st.composite
+def mailbox(draw: st.DrawFn) -> list[bytes]:
+    """A small mailbox whose messages point at each other (and at missing ones) at random."""
+    count = draw(st.integers(1, 10))
+    # Unique Message-IDs: with duplicates the grouping depends on arrival order (see
+    # docs/faults.md, "Found"), which the design does not promise to avoid.
+    own_ids = draw(st.permutations(IDS))
+    messages = []
+    for i in range(count):
+        refs = draw(st.lists(st.sampled_from(IDS), max_size=4))
+        messages.append(
+            make_message(
+                # one line: the factory refuses line breaks (a real mailer would fold them)
+                subject=" ".join(
+                    draw(st.one_of(st.sampled_from(SUBJECTS), hostile_text)).splitlines()
+                )
+                or "x",
+                message_id=own_ids[i],
+                in_reply_to=draw(st.one_of(st.none(), st.sampled_from(IDS))),
+                references=refs,
+                minutes=draw(st.integers(0, 5)) * 10 + i,
+            )
+        )
+    return messages
+
+
+def _rows(config, raws: list[bytes]):  # type: ignore[no-untyped-def]
+    account = config.accounts["demo"]
+    rows = []
+    for uid, raw in enumerate(raws, start=1):
+        fetched = Fetched(
+            uid=uid, flags=[], internaldate=None, size=len(raw), modseq=None, literal=None
+        )
+        rows.append(
+            row_from_parsed(account, "INBOX", "inbox", 1, fetched, parse_message(raw), raw=None)
+        )
+    return rows
+
+
+def _partition(store: Store) -> set[frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    for conv, uid in store.conn.execute("SELECT conversation, uid FROM messages"):
+        groups.setdefault(conv, set()).add(uid)
+    return {frozenset(g) for g in groups.values()}
+
+
+@CACHE_SETTINGS
+@given(raws=mailbox(), seed=st.integers(0, 2**16))
+def test_threading_holds_in_any_batch_order(raws: list[bytes], seed: int) -> None:
+    """Every message lands in exactly one conversation, the conversation rows agree with the
+    messages, and the grouping does not depend on how the sync batched them."""
+    partitions = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(2):
+            config = demo_config(Path(tmp) / str(attempt))
+            rows = _rows(config, raws)
+            if attempt:
+                random.Random(seed).shuffle(rows)
+            store = Store(config.accounts["demo"].cache_path)
+            try:
+                cut = len(rows) // 2 if attempt else len(rows)
+                for batch in (rows[:cut], rows[cut:]):
+                    if batch:
+                        with store.atomic():
+                            store.insert_messages(batch)
+                conn = store.conn
+                (orphans,) = conn.execute(
+                    "SELECT COUNT(*) FROM messages WHERE conversation NOT IN"
+                    " (SELECT key FROM conversations)"
+                ).fetchone()
+                assert orphans == 0
+                (counted,) = conn.execute(
+                    "SELECT COALESCE(SUM(message_count), 0) FROM conversations"
+                ).fetchone()
+                assert counted == len(raws)
+                (fts,) = conn.execute("SELECT COUNT(*) FROM messages_fts").fetchone()
+                assert fts == len(raws)
+                partitions.append(_partition(store))
+            finally:
+                store.close()
+    assert partitions[0] == partitions[1]
+
+
+# -- search --------------------------------------------------------------------------------
+
+QUERY_PARTS = [
+    "from:",
+    "subject:",
+    "to:",
+    "tag:",
+    "status:",
+    "before:",
+    "after:2026-11-01",
+    "is:",
+    '"',
+    "*",
+    "(",
+    ")",
+    "NEAR(",
+    "AND",
+    "OR",
+    "NOT",
+    "-",
+    "^",
+    ":",
+    "%",
+    "_",
+    "'",
+    "請求書",
+    "ログイン",
+    "ｶﾀｶﾅ",
+    "\x00",
+]
+queries = st.lists(st.one_of(st.sampled_from(QUERY_PARTS), st.text(max_size=8)), max_size=8).map(
+    " ".join
+)
+
+
+@pytest.fixture(scope="module")
+def search_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    config = demo_config(tmp_path_factory.mktemp("search"))
+    fill_cache(config, conversations=40)
+    store = Store(config.accounts["demo"].cache_path, readonly=True)
+    yield store
+    store.close()
+
+
+@SETTINGS
+@given(query=queries)
+def test_search_answers_any_query(query: str, search_store: Store) -> None:
+    found = search_store.search(query, limit=50)
+    assert isinstance(found, list) and len(found) <= 50
+    assert all(isinstance(c["key"], str) for c in found)
+
+
+def test_nul_in_a_query_is_searched_around(search_store: Store) -> None:
+    # Found by the fuzzer: SQLite's FTS5 parser stopped at the NUL ("unterminated string").
+    assert search_store.search("請求書\x00") == search_store.search("請求書")
+    assert isinstance(search_store.search("00\x00"), list)
+
+
+# -- config loader -------------------------------------------------------------------------
+
+TOML_VALUES = [
+    "1",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1.5",
+    "nan",
+    "true",
+    '""',
+    '"x"',
+    '"\\u0000"',
+    '"\\r\\n"',
+    "[]",
+    '["a", 1]',
+    "{}",
+    '{ a = "b" }',
+    '"[bold]x[/]"',
+    '"../../etc/passwd"',
+    '"/dev/null"',
+    '"alice\\nbob"',
+    "2026-11-24",
+    "'''",
+    "=",
+]
+
+
+@st.composite
+def mutated_config(draw: st.DrawFn) -> str:
+    lines = EXAMPLE_CONFIG.splitlines()
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.integers(0, 4))
+        line = lines[i].lstrip("# ")
+        if op == 0:
+            del lines[i]
+        elif op == 1 and "=" in line:  # uncomment a key with a random value
+            key = line.split("=", 1)[0]
+            lines[i] = f"{key}= {draw(st.sampled_from(TOML_VALUES))}"
+        elif op == 2:
+            lines.insert(i, lines[draw(st.integers(0, len(lines) - 1))])  # duplicate a line
+        elif op == 3:
+            lines[i] = draw(hostile_text)
+        else:
+            lines[i] = line  # uncomment as is
+    return "\n".join(lines)
+
+
+@SETTINGS
+@given(text=mutated_config())
+def test_config_loader_answers_in_one_line(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            message = str(exc)
+            assert message and "\n" not in message.rstrip("\n"), message
+            assert str(path) in message
+
+
+# -- template front matter -----------------------------------------------------------------
+
+FRONT_KEYS = ["name", "title", "lang", "subject", "tags", "keywords", "description", "x"]
+
+
+@st.composite
+def template_text(draw: st.DrawFn) -> str:
+    lines = TEMPLATE.splitlines(keepends=True)
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    front = lines[1:end]
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.integers(0, 3))
+        if op == 0 and front:
+            del front[draw(st.integers(0, len(front) - 1))]
+        elif op == 1:
+            key = draw(st.sampled_from(FRONT_KEYS))
+            front.append(f"{key} = {draw(st.sampled_from(TOML_VALUES))}\n")
+        elif op == 2:
+            key = draw(st.sampled_from(FRONT_KEYS))
+            value = draw(hostile_text).replace("\\", "\\\\").replace('"', '\\"')
+            value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "\\u0000")
+            front.append(f'{key} = "{value}"\n')
+        else:
+            front.insert(0, draw(hostile_text) + "\n")
+    body = draw(st.one_of(st.just("".join(lines[end + 1 :])), hostile_text))
+    return "---\n" + "".join(front) + "---\n" + body
+
+
+@SETTINGS
+@given(text=template_text())
+def test_template_front_matter_answers_in_one_line(text: str) -> None:
+    path = Path("/templates/ja/fuzzed.md")
+    try:
+        template = parse_template(text, path)
+    except TemplateError as exc:
+        message = str(exc)
+        assert "\n" not in message and "fuzzed.md" in message, message
+        return
+    assert isinstance(template.body, str)
+
+
+# -- the outgoing message: no header injection from any field ------------------------------
+
+ALLOWED_HEADERS = {
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "x-mailtriage-conversation",
+}
+
+
+@SETTINGS
+@given(subject=hostile_text, name=hostile_text, sender_name=hostile_text, body=hostile_text)
+def test_no_field_adds_a_header_to_a_reply(
+    subject: str, name: str, sender_name: str, body: str
+) -> None:
+    customer = {"name": name, "email": "taro@example.jp"}
+    first = {
+        "message_id": "<q1@example.jp>",
+        "from": customer,
+        "to": [{"name": name, "email": "support@example.co.jp"}],
+        "cc": [{"name": name, "email": "suzuki@example.jp"}],
+        "date": "2026-11-20T09:00:00+09:00",
+        "subject": subject,
+        "inbound": True,
+        "text": body,
+    }
+    conversation = {
+        "id": "K3F9Q2AB",
+        "key": "k" * 40,
+        "subject": subject,
+        "customer": customer,
+        "messages": [first],
+    }
+    try:
+        message = build_reply(
+            conversation, sender=from_address("support@example.co.jp", sender_name), body=body
+        )
+        raw, _ = to_bytes(message)
+    except ComposeError as exc:
+        assert "\n" not in str(exc)
+        return
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = {
+        line.split(b":", 1)[0].decode("ascii").lower()
+        for line in head.split(b"\r\n")
+        if line[:1] not in b" \t"
+    }
+    assert names <= ALLOWED_HEADERS, names
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Injected"] is None
+    assert not re.search(r"[\r\n]", str(parsed["Subject"]) + str(parsed["To"]))
