@@ -627,7 +627,7 @@ class MailtriageApp(App[None]):
 
     def action_reply(self, mode: str) -> None:
         from mailtriage.compose.reply import template_dirs
-        from mailtriage.compose.templates import load_templates, suggest
+        from mailtriage.compose.templates import TemplateError, load_templates, suggest
         from mailtriage.tui.pickers import Picker, TextPrompt
 
         keys = self.triage_targets()
@@ -643,7 +643,12 @@ class MailtriageApp(App[None]):
                 lambda to: to and self._open_forward(conversation, to),
             )
             return
-        templates = load_templates(template_dirs(self.config))
+        try:
+            templates = load_templates(template_dirs(self.config))
+        except TemplateError as exc:
+            # A broken user template must not take the app down (tests/faults).
+            self.notify(f"Cannot list templates: {exc}", severity="error", markup=False)
+            return
         text = " ".join(
             [conversation["subject"], *(m["text"] for m in conversation["messages"][-3:])]
         )
@@ -683,7 +688,9 @@ class MailtriageApp(App[None]):
                 reply_all=mode == "reply-all",
             )
         except (TemplateError, ComposeError, LookupError) as exc:
-            self.notify(f"Cannot prepare the reply: {exc}", severity="error", timeout=10)
+            self.notify(
+                f"Cannot prepare the reply: {exc}", severity="error", timeout=10, markup=False
+            )
             return
         title = f"{'Reply all' if mode == 'reply-all' else 'Reply'} · {conversation['id']}"
         self.push_screen(ComposeScreen(prepared, title=title, customer=conversation["customer"]))
