@@ -7,7 +7,7 @@ DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd
 BENCH_PKGS := isync
 PYTEST_ARGS ?=
 
-.PHONY: all venv servers bench-tools demo test lint bench clean
+.PHONY: all venv servers bench-tools demo test lint bench fuzz soak clean
 
 all: test
 
@@ -59,6 +59,16 @@ bench-tools:
 
 bench: $(STAMP) servers bench-tools
 	$(BIN)/python -m bench
+
+# Long random fuzzing (the suite runs the same tests short and derandomized): docs/faults.md.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	MAILTRIAGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
+
+# Mail at 10/s for SOAK_MINUTES while two agents claim and reply (bench/soak.py --help).
+SOAK_MINUTES ?= 10
+soak: $(STAMP) servers
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

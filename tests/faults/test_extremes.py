@@ -125,3 +125,22 @@ async def test_sla_timer_never_gets_a_zero_interval(build_app) -> None:  # type:
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause(0.2)
     assert delays and min(delays) > 0
+
+
+async def test_a_commit_seen_while_the_screen_is_torn_down_is_ignored(  # type: ignore[no-untyped-def]
+    build_app, tui_config
+) -> None:
+    """bench/soak.py: mail arriving every 0.1 s made the app crash at exit (NoMatches) when
+    the change timer fired after the main screen's widgets were gone."""
+    from mailtriage.tui.conversation_list import ConversationList
+
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        await app.main.query_one(ConversationList).remove()
+        writer = Store(tui_config.accounts["demo"].cache_path)
+        with writer.atomic():
+            writer.conn.execute("UPDATE conversations SET subject = subject || '!'")
+        writer.close()
+        app.check_for_changes()  # raised NoMatches before
+        assert app.is_running
