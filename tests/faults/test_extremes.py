@@ -109,24 +109,6 @@ async def test_a_huge_thread_opens_with_the_newest_messages(
         assert "message number 7" in top and "message number 6" not in top
 
 
-async def test_sla_timer_never_gets_a_zero_interval(build_app) -> None:  # type: ignore[no-untyped-def]
-    """Textual's Timer divides by its interval when it fires late: a 0 s SLA timer raised
-    ZeroDivisionError at exit in five Pilot tests on a loaded machine (full-suite runs)."""
-    app = build_app()
-    app.sla_start_delay = 0.0
-    delays: list[float] = []
-    schedule = app.set_timer
-
-    def record(delay: float, *args, **kwargs):  # type: ignore[no-untyped-def]
-        delays.append(delay)
-        return schedule(delay, *args, **kwargs)
-
-    app.set_timer = record  # type: ignore[method-assign]
-    async with app.run_test(size=(120, 35)) as pilot:
-        await pilot.pause(0.2)
-    assert delays and min(delays) > 0
-
-
 async def test_a_commit_seen_while_the_screen_is_torn_down_is_ignored(  # type: ignore[no-untyped-def]
     build_app, tui_config
 ) -> None:
