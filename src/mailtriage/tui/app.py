@@ -875,10 +875,17 @@ class MailtriageApp(App[None]):
             waiting = len(self._outbox.pending())
             if waiting:
                 text += f" · outbox {waiting}"
+        from textual.css.query import NoMatches
+
         for screen in self.screen_stack:
             show = getattr(screen, "show_status", None)
             if show is not None:
-                show(text)
+                try:
+                    show(text)
+                except NoMatches:
+                    # A sync event at exit, after the screen's widgets went (tests/faults:
+                    # a BYE and a reconnect while the app closes).
+                    continue
 
     def set_sync_state(self, state: str) -> None:
         self.sync_state = state
