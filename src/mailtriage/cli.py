@@ -18,6 +18,8 @@ from mailtriage.cli_admin import COMMANDS as ADMIN_COMMANDS
 from mailtriage.cli_admin import add_admin_commands, run_admin_command
 from mailtriage.cli_compose import COMMANDS as COMPOSE_COMMANDS
 from mailtriage.cli_compose import add_compose_commands, run_compose_command
+from mailtriage.cli_escalation import COMMANDS as ESCALATION_COMMANDS
+from mailtriage.cli_escalation import add_escalation_commands, run_escalation_command
 from mailtriage.cli_kb import COMMANDS as KB_COMMANDS
 from mailtriage.cli_kb import add_kb_commands, run_kb_command
 from mailtriage.cli_reports import COMMANDS as REPORT_COMMANDS
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(sub, common)
     add_admin_commands(sub, common)
     add_kb_commands(sub, common)
+    add_escalation_commands(sub, common)
     return parser
 
 
@@ -185,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_admin_command(config, accounts, args)
         if args.command in KB_COMMANDS:
             return run_kb_command(config, accounts, args)
+        if args.command in ESCALATION_COMMANDS:
+            return run_escalation_command(config, accounts, args)
         handler = {"sync": cmd_sync, "ls": cmd_ls, "show": cmd_show, "search": cmd_search}
         return handler[args.command](config, accounts, args)
     except ConfigError as exc:

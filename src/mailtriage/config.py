@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mailtriage.rules.model import Rule
     from mailtriage.sla.settings import SlaConfig
+    from mailtriage.triage.departments import Department
 
 SECURITY_MODES = ("tls", "starttls", "insecure-plaintext")
 DEFAULT_PORTS = {
@@ -173,6 +174,7 @@ class Config:
     rules: tuple[Rule, ...] = ()  # [[rules.rule]], in file order
     away: tuple[str, ...] = ()  # team.away: members who get no new assignments
     kb: KbConfig | None = None  # [kb]; None: no knowledge base
+    departments: dict[str, Department] = field(default_factory=dict)  # [departments.NAME]
 
 
 def xdg_dir(kind: str, fallback: str) -> Path:
@@ -377,6 +379,7 @@ def parse_config(
             "compose",
             "company",
             "kb",
+            "departments",
         }
     )
     warnings: list[str] = []
@@ -488,7 +491,14 @@ def parse_config(
         rules=rule_list,
         away=away,
         kb=_kb(root.table("kb", required=False), accounts),
+        departments=_departments(root.table("departments", required=False), members),
     )
+
+
+def _departments(reader: _Reader | None, members: tuple[str, ...]) -> dict[str, Department]:
+    from mailtriage.triage.departments import parse_departments
+
+    return parse_departments(reader, members)
 
 
 def _sla_table(reader: _Reader | None) -> SlaConfig:

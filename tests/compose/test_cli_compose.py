@@ -40,7 +40,7 @@ def test_templates_json_and_check(ready, capsys: pytest.CaptureFixture[str]) -> 
     config, _ = ready
     assert main(["templates", "--config", str(config.path), "--json", "--check"]) == 0
     items = json.loads(capsys.readouterr().out)
-    assert len(items) == 14
+    assert len(items) == 18  # 9 templates in ja and en (holding, notice-outage included)
     assert all(i["name"] and i["description"] and i["error"] is None for i in items)
 
 

@@ -28,6 +28,8 @@ STARTERS = {
     "shipping-delay",
     "escalation",
     "resolved",
+    "holding",
+    "notice-outage",
 }
 
 

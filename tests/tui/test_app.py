@@ -85,7 +85,7 @@ async def test_views_by_number_and_brackets(build_app) -> None:  # type: ignore[
         await pilot.press("right_square_bracket")
         assert app.view == "done"
         await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
-        assert app.view == "due-soon"  # wrapped around: unhandled is first, due soon last
+        assert app.view == "escalated"  # wrapped around: unhandled is first, escalated last
         await pilot.press("8")
         assert app.view == "all"
         assert len(conversations(app).keys) == app.counts["all"]
@@ -297,8 +297,8 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
         await pilot.pause()
         sidebar = app.main.query_one("#sidebar")
         assert "/ 請求" in str(sidebar.render())
-        # click the first saved search: 10 views, a blank line, the title, then the entries
-        await pilot.click("#sidebar", offset=(2, 12))
+        # click the first saved search: 11 views, a blank line, the title, then the entries
+        await pilot.click("#sidebar", offset=(2, 13))
         await pilot.pause()
         assert app.search_query == "請求書"
         assert conversations(app).keys == [c["key"] for c in app.store.search("請求書")]

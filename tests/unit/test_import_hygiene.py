@@ -26,6 +26,12 @@ CORE = [
     "mailtriage.sla.kpi",
     "mailtriage.rules",
     "mailtriage.cli_reports",
+    "mailtriage.cli_escalation",
+    "mailtriage.cli_notice",
+    "mailtriage.compose.notices",
+    "mailtriage.triage.escalation",
+    "mailtriage.triage.handover",
+    "mailtriage.triage.departments",
 ]
 
 

@@ -142,6 +142,15 @@ name = "alice"
 members = ["alice", "bob", "carol"]
 supervisors = ["carol"]
 
+[departments.billing]
+label = "経理部"
+address = "billing@example.co.jp"
+members = ["carol"]
+
+[departments.dev]
+label = "開発チーム"
+members = ["bob"]
+
 [accounts.demo]
 address = "{DEMO_ADDRESS}"
 cache_dir = "{directory / "cache"}"

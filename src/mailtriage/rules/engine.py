@@ -23,6 +23,7 @@ from mailtriage.rules.score import Score, score_conversation
 from mailtriage.sla.calendar import BusinessCalendar
 from mailtriage.store import kpi as q
 from mailtriage.store.kpi import ConvData
+from mailtriage.triage.handover import away_agents
 from mailtriage.triage.threads import short_id
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ def evaluate_new(
     if not config.rules:
         return []
     planned: list[Planned] = []
+    # team.away plus agents a handover marked away on the server (triage.handover).
+    away = away_agents(conn, config.away)
     loaded = q.load(conn, keys)
     pool_times: dict[str, float] | None = None
     for key in sorted(loaded, key=lambda k: loaded[k].messages[0].ts if loaded[k].messages else 0):
@@ -224,7 +227,7 @@ def evaluate_new(
             ):
                 who: str | None = rule.assign
                 if who == "round-robin":
-                    pool = [p for p in (rule.members or config.members) if p not in config.away]
+                    pool = [p for p in (rule.members or config.members) if p not in away]
                     if pool_times is None:
                         everyone = {*config.members, *(p for r in config.rules for p in r.members)}
                         pool_times = q.assignment_times(conn, sorted(everyone))
@@ -232,7 +235,7 @@ def evaluate_new(
                     who = min(pool, key=lambda p: (pool_times.get(p, 0.0), order[p]), default=None)
                     if who is not None:
                         pool_times[who] = now
-                elif who in config.away:
+                elif who in away:
                     who = None
                 if who is not None:
                     planned.append(Planned(key, rule.name, "assign", who, why))

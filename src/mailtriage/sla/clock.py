@@ -178,6 +178,8 @@ def clock_for(data: ConvData, now: float, policy: SlaConfig) -> SlaClock | None:
     prio = data.priority if data.priority in policy.first_response else "normal"
     fr_target = policy.first_response[prio]
     res_target = policy.resolution[prio]
+    if policy.escalated is not None and "escalated" in data.tags:
+        res_target = policy.escalated
     if course.first_response_at is not None:
         fr_breached = calendar.seconds_between(course.start, course.first_response_at) > fr_target
     else:
@@ -253,7 +255,8 @@ def overdue_keys(
     policy = policy or _default_policy()
     # Business time never outruns the wall clock, so anything younger than the shortest
     # target cannot be overdue: most of a large open backlog is skipped unread.
-    shortest = min([*policy.first_response.values(), *policy.resolution.values()])
+    targets = [*policy.first_response.values(), *policy.resolution.values()]
+    shortest = min([*targets, policy.escalated or targets[0]])
     clocks = sla_for(conn, q.open_keys(conn, first_before=now - shortest), now, policy)
     late = [(c.remaining_seconds, k) for k, c in clocks.items() if c.state == "overdue"]
     return [k for _, k in sorted(late)]

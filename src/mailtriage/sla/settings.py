@@ -58,6 +58,9 @@ class SlaConfig:
     )
     due_soon: float = 2 * 3600.0
     csat: CsatConfig = field(default_factory=CsatConfig)  # [sla.csat]
+    # sla.escalated: the resolution target while a conversation is escalated (departments
+    # take longer); None: the priority's resolution target applies.
+    escalated: float | None = None
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -85,6 +88,7 @@ def parse_sla(reader: _Reader | None) -> SlaConfig:
             "resolution",
             "due_soon",
             "csat",
+            "escalated",
         }
     )
     kwargs: dict[str, Any] = {}
@@ -152,6 +156,8 @@ def parse_sla(reader: _Reader | None) -> SlaConfig:
     if "due_soon" in reader.data:
         kwargs["due_soon"] = _duration(reader, "due_soon")
     kwargs["csat"] = parse_csat(reader.table("csat", required=False))
+    if "escalated" in reader.data:
+        kwargs["escalated"] = _duration(reader, "escalated")
     return SlaConfig(**kwargs)
 
 

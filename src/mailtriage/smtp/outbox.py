@@ -93,15 +93,18 @@ class Outbox:
         send_at: float | None = None,
         snapshot: Snapshot | None = None,
         force: bool = False,
+        sent_flags: tuple[str, ...] = (),
     ) -> tuple[OutboxItem, list[str]]:
         """Commit the message durably; it is sent by deliver_due() once send_at passes
-        (default: now + the undo window). Returns the item and encoding warnings."""
+        (default: now + the undo window). Returns the item and encoding warnings.
+        sent_flags: keywords for its Sent copy (a notice or internal forward is filed Done)."""
         raw, warnings = to_bytes(message)
         meta = {
             "status_after_send": message.status_after_send,
             "template": message.template_key,
             "in_reply_to": message.in_reply_to,
             "warnings": warnings,
+            "sent_flags": list(sent_flags),
         }
         item = self.enqueue_raw(
             raw,
@@ -337,7 +340,9 @@ class Outbox:
             if not in_sent:
                 # An automatic reply's Sent copy carries keywords that keep the conversation
                 # Unhandled (triage.state treats an unmarked reply of ours as a first response).
-                flags = AUTO_SENT_FLAGS if auto else ()
+                # meta "sent_flags": keywords chosen by the sender (a proactive notice or an
+                # internal forward is filed Done, so only an answer puts it in the queue).
+                flags = AUTO_SENT_FLAGS if auto else tuple(item.meta.get("sent_flags") or ())
                 await self._imap(lambda s: s.append_sent(item.raw, flags))
             if not auto:
                 # \\Answered would tell every other client that a human answered it.

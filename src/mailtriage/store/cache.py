@@ -79,6 +79,7 @@ VIEW_WHERE = {
     "urgent": ("priority = 'urgent' AND status != 'done'", False),
     "later": ("tags LIKE '%\"later\"%' AND status != 'done'", False),
     "no-reply": ("tags LIKE '%\"no-reply\"%'", False),
+    "escalated": ("tags LIKE '%\"escalated\"%' AND status != 'done'", False),
     "all": ("1", False),
 }
 

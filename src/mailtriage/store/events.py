@@ -31,6 +31,12 @@ EVENT_KINDS = (
     "reopened",
     "kb-used",  # a KB article went into a reply (details: article, title, how)
     "rated",  # a CSAT rating came back by mail (sla.csat)
+    # escalation and handover (triage.escalation, triage.handover)
+    "escalated",
+    "deescalated",
+    "forwarded",
+    "handover",
+    "away",
 )
 ACTIVITIES = ("viewing", "replying")
 

@@ -39,6 +39,16 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "kb-used":
         how = "the link to" if details.get("how") == "link" else "an excerpt of"
         return f"inserted {how} KB article {details.get('title') or details.get('article', '?')}"
+    if kind == "escalated":
+        return f"escalated this to {details.get('label') or details.get('to', '?')}"
+    if kind == "deescalated":
+        return "took this back from escalation"
+    if kind == "forwarded":
+        return f"forwarded this to {details.get('to', '?')}"
+    if kind == "handover":
+        return f"handed this over from {details.get('from', '?')} to {details.get('to', '?')}"
+    if kind == "away":
+        return "is away" if details.get("away") else "is back"
     return kind
 
 

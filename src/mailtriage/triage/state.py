@@ -21,7 +21,17 @@ KW_LATER = "mt:later"
 KW_NOREPLY = "mt:noreply"
 SEEN = "\\Seen"
 
-VIEWS = ("unhandled", "in-progress", "done", "mine", "urgent", "later", "no-reply", "all")
+VIEWS = (
+    "unhandled",
+    "in-progress",
+    "done",
+    "mine",
+    "urgent",
+    "later",
+    "no-reply",
+    "escalated",
+    "all",
+)
 
 
 @dataclass(frozen=True)

@@ -612,6 +612,18 @@ class MailtriageApp(App[None]):
             self.notify(result.warning, severity="warning")
         self.check_for_changes()
 
+    # -- escalation and handover (tui.escalation_actions) -----------------------------------
+
+    def action_escalate(self) -> None:
+        from mailtriage.tui.escalation_actions import open_escalate
+
+        open_escalate(self)
+
+    def action_handover(self) -> None:
+        from mailtriage.tui.escalation_actions import open_handover
+
+        open_handover(self)
+
     @work(group="presence", exit_on_error=False, description="telling the team")
     async def announce(self, key: str | None, activity: str = "viewing") -> None:
         """Others see "alice is viewing" while we have the conversation open; off when we leave."""

@@ -94,6 +94,14 @@ class MainScreen(Screen[None]):
             id="list.sort",
             tooltip="Oldest waiting first / newest activity first",
         ),
+        Binding(
+            "O",
+            "app.handover",
+            "Hand over",
+            show=False,
+            id="team.handover",
+            tooltip="Going away: hand all your open conversations to a colleague (申し送り)",
+        ),
         Binding("q", "app.quit", "Quit", id="app.quit", tooltip="Quit mailtriage"),
     ]
 

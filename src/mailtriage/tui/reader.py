@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 from mailtriage.mime import sanitize_for_terminal
 from mailtriage.mime.quoting import split_body
 from mailtriage.store import listing
+from mailtriage.tui.banners import event_text, team_banner
 from mailtriage.tui.rows import STATUS_SHORT, age, one_line
 from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 
@@ -122,7 +123,11 @@ def render_event(event: dict[str, Any]) -> RenderableType:
         text.append(when, style="dim")
         text.append("\n" + sanitize_for_terminal(event.get("text") or "").rstrip())
         return text
-    return Text(f"· {one_line(describe(event))}  {when}", style="dim italic")
+    line = Text(f"· {one_line(describe(event))}  {when}", style="dim italic")
+    extra = event_text(event)
+    if extra:
+        line.append("\n  " + extra.replace("\n", "\n  "), style="italic")
+    return line
 
 
 class ReaderScreen(Screen[None]):
@@ -326,7 +331,9 @@ class ReaderScreen(Screen[None]):
             if float(event["time"]) >= since:
                 items.append((float(event["time"]), 1, TimelineView(render_event(event))))
         items.sort(key=lambda item: (item[0], item[1]))
-        return [view for _, _, view in items]
+        banner = team_banner(timeline)  # 申し送り and escalation: first thing a colleague sees
+        head = [TimelineView(banner, classes="banner")] if banner is not None else []
+        return head + [view for _, _, view in items]
 
     def _title(self, c: dict[str, Any]) -> Text:
         title = Text(no_wrap=True, overflow="ellipsis")

@@ -85,4 +85,13 @@ TRIAGE_BINDINGS: list[BindingType] = [
         id="triage.note",
         tooltip="Internal note for the team (@name mentions); never sent to the customer",
     ),
+    Binding(
+        "e",
+        "app.escalate",
+        "Escalate",
+        show=False,
+        id="triage.escalate",
+        tooltip="Escalate to a supervisor or department (note, forward, holding reply);"
+        " de-escalate an escalated one",
+    ),
 ]

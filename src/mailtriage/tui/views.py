@@ -25,6 +25,7 @@ VIEWS: tuple[View, ...] = (
     View("all", "All", "すべて", "8", "全部"),
     View("overdue", "Overdue", "期限超過", "9", "超過"),
     View("due-soon", "Due soon", "期限間近", "0", "間近"),
+    View("escalated", "Escalated", "エスカレ", "E", "エス"),
 )
 # Views computed by the SLA clock rather than by a WHERE clause.
 SLA_VIEWS = {"overdue", "due-soon"}
