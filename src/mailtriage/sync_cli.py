@@ -214,49 +214,41 @@ def _router(config: Config, account: str) -> Any:
 
 class _Acknowledger:
     """compose.auto_ack for a `sync --watch` with no app open: after each sync that brought
-    mail, acknowledge what is new and send it. One pass at a time per account; a poke during a
-    pass asks for one more. Safe beside a running app: the acknowledgement is claimed on the
-    server first (compose.autoack), so only one of them sends it."""
+    mail, acknowledge what is new and send it (passes.CoalescedPasses). Safe beside a running
+    app: the acknowledgement is claimed on the server first (compose.autoack), so only one of
+    them sends it."""
 
     def __init__(self, config: Config, account: str):
+        from mailtriage.passes import CoalescedPasses
+
         self.config = config
         self.account = account
-        self._task: Any = None
-        self._again = False
         self._outbox: Any = None
+        # A bad template or SMTP trouble must not end the watch: one line, next poke retries.
+        self._passes = CoalescedPasses(self._once, lambda exc: self._say(f"auto-ack: {exc}"))
 
     @staticmethod
     def wanted(config: Config, account: str) -> bool:
         return bool(config.compose.auto_ack) and config.accounts[account].smtp is not None
 
     def poke(self) -> None:
-        import asyncio
+        self._passes.poke()
 
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    def _say(self, line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {self.account}: {line}", flush=True)
 
-    async def _run(self) -> None:
+    async def _once(self) -> None:
         from mailtriage.compose.autoack import auto_acknowledge
         from mailtriage.smtp.outbox import Outbox
 
-        self._again = True
-        while self._again:
-            self._again = False
-            try:
-                if self._outbox is None:
-                    self._outbox = Outbox.for_config(self.config, self.account)
-                await auto_acknowledge(self.config, self.account, self._outbox)
-                for delivery in await self._outbox.deliver_due():
-                    stamp = time.strftime("%H:%M:%S")
-                    print(f"{stamp} {self.account}: auto-ack {delivery.message}", flush=True)
-            except Exception as exc:  # a bad template or SMTP trouble must not end the watch
-                print(f"{time.strftime('%H:%M:%S')} {self.account}: auto-ack: {exc}", flush=True)
+        if self._outbox is None:
+            self._outbox = Outbox.for_config(self.config, self.account)
+        await auto_acknowledge(self.config, self.account, self._outbox)
+        for delivery in await self._outbox.deliver_due():
+            self._say(f"auto-ack {delivery.message}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            # An SMTP send must not be cut: let a running pass finish.
-            await self._task
+        # An SMTP send must not be cut: let a running pass finish.
+        await self._passes.wait()
         if self._outbox is not None:
             await self._outbox.close()

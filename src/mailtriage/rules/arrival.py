@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mailtriage.passes import CoalescedPasses
 from mailtriage.rules.engine import Planned, apply, evaluate_new
 from mailtriage.sla.csat import find_rating
 from mailtriage.store.kpi import Arrived
@@ -202,28 +203,17 @@ class ArrivalRunner:
         self.account = account
         self.report = report  # gets each non-empty Arrival.summary, or an error line
         self.actions = actions  # the app's shared AccountActions; None: one per pass
-        self._task: asyncio.Task[None] | None = None
-        self._again = False
+        self._passes = CoalescedPasses(self._once, lambda exc: self.report(f"rules: {exc}"))
 
     def poke(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._passes.poke()
 
-    async def _run(self) -> None:
-        self._again = True
-        while self._again:
-            self._again = False
-            try:
-                actions = await self.actions() if self.actions is not None else None
-                result = await route_new_mail(self.config, self.account, actions)
-                if result.summary:
-                    self.report(result.summary)
-            except Exception as exc:  # a network hiccup must not end the watch; next poke retries
-                self.report(f"rules: {exc}")
+    async def _once(self) -> None:
+        actions = await self.actions() if self.actions is not None else None
+        result = await route_new_mail(self.config, self.account, actions)
+        if result.summary:
+            self.report(result.summary)
 
     async def wait(self) -> None:
         """Until the running pass (and any asked-for repeat) has finished."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        await self._passes.wait()
