@@ -33,8 +33,7 @@ from mailtriage.compose.message import to_bytes
 from mailtriage.compose.reply import conversation_language, prepare_reply, template_dirs
 from mailtriage.compose.templates import find_template, load_templates
 from mailtriage.config import AccountConfig, Config
-from mailtriage.imap.connection import connect
-from mailtriage.imap.decide_once import decide_once
+from mailtriage.imap.decide_once import decide_once, open_inbox
 from mailtriage.smtp.outbox import Outbox
 from mailtriage.store import Store
 from mailtriage.store import autoack as queries
@@ -67,11 +66,7 @@ class _Claims:
     """INBOX keywords on one connection, blocking (a worker thread)."""
 
     def __init__(self, account: AccountConfig):
-        self.client = connect(account.imap, account.imap.resolve_password())
-        self.condstore = self.client.has_capability("CONDSTORE")
-        if self.condstore and self.client.has_capability("ENABLE"):
-            self.client.enable("CONDSTORE")
-        self.client.select_folder("INBOX")
+        self.client, self.condstore = open_inbox(account)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

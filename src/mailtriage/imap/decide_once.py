@@ -16,9 +16,22 @@ from collections.abc import Sequence
 
 import imapclient
 
+from mailtriage.config import AccountConfig
 from mailtriage.imap.condstore import read_flags, uid_store_unchanged_since
 
 SETTLE_SECONDS = 0.05
+
+
+def open_inbox(account: AccountConfig) -> tuple[imapclient.IMAPClient, bool]:
+    """A connection of the pass's own with INBOX selected, and whether CONDSTORE is on."""
+    from mailtriage.imap.connection import connect
+
+    client = connect(account.imap, account.imap.resolve_password())
+    condstore = bool(client.has_capability("CONDSTORE"))
+    if condstore and client.has_capability("ENABLE"):
+        client.enable("CONDSTORE")
+    client.select_folder("INBOX")
+    return client, condstore
 
 
 def decide_once(

@@ -59,13 +59,9 @@ class _Marker:
     """INBOX on its own connection, blocking (a worker thread)."""
 
     def __init__(self, account: AccountConfig):
-        from mailtriage.imap.connection import connect
+        from mailtriage.imap.decide_once import open_inbox
 
-        self.client = connect(account.imap, account.imap.resolve_password())
-        self.condstore = self.client.has_capability("CONDSTORE")
-        if self.condstore and self.client.has_capability("ENABLE"):
-            self.client.enable("CONDSTORE")
-        self.client.select_folder("INBOX")
+        self.client, self.condstore = open_inbox(account)
 
     def claim(self, uid: int, agent: str) -> bool:
         from mailtriage.imap.decide_once import decide_once
