@@ -229,7 +229,9 @@ class _Acknowledger:
 
     @staticmethod
     def wanted(config: Config, account: str) -> bool:
-        return bool(config.compose.auto_ack) and config.accounts[account].smtp is not None
+        from mailtriage.compose.autoack import enabled
+
+        return enabled(config) and config.accounts[account].smtp is not None
 
     def poke(self) -> None:
         self._passes.poke()

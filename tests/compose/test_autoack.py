@@ -190,3 +190,28 @@ async def test_sync_watch_acknowledges_new_mail_with_no_app_open(
     assert "auto-ack" in out and "sent" in out, (out, err)
     assert watcher.returncode == 130 and "the cache is consistent" in err, err  # as for ^C
     assert len(smtp_server.received) == 1
+
+
+async def test_a_rule_acknowledges_with_its_own_template(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.config import load_config
+
+    config = make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert)
+    assert not config.compose.auto_ack  # only the rule asks for acknowledgements
+    assert config.path is not None
+    rule = '\n[[rules.rule]]\nname = "quotes"\nsubject = "見積"\nack = "acknowledge"\n'
+    config.path.write_text(config.path.read_text(encoding="utf-8") + rule, encoding="utf-8")
+    config = load_config(config.path)
+    now = datetime.now(UTC)
+    imap_account.append(
+        "INBOX", make_message(subject="お見積りのお願い", message_id="<a1@example.jp>", date=now)
+    )
+    imap_account.append(
+        "INBOX", make_message(subject="ログインできません", message_id="<a2@example.jp>", date=now)
+    )
+    await _round(config)
+    (mail,) = smtp_server.received
+    ack = parse(mail.data)
+    assert ack["In-Reply-To"] == "<a1@example.jp>"
+    assert ack["Auto-Submitted"] == "auto-replied"

@@ -99,6 +99,27 @@ def _ack_message_id(key: str, address: str) -> str:
     return f"<autoack.{key[:24]}@{address.rpartition('@')[2] or 'localhost'}>"
 
 
+def enabled(config: Config) -> bool:
+    """compose.auto_ack is set, or a routing rule acknowledges with a template of its own."""
+    return bool(config.compose.auto_ack) or any(r.ack for r in config.rules)
+
+
+def template_for(config: Config, store: Store, key: str) -> str | None:
+    """The first matching rule's `ack` template, else compose.auto_ack (None: no ack)."""
+    if any(r.ack for r in config.rules):
+        from mailtriage.rules.engine import explain
+
+        matches, _ = explain(store.conn, key, config)
+        by_name = {r.name: r for r in config.rules}
+        for match in matches:
+            rule = by_name[match.rule]
+            if match.matched and rule.ack:
+                return rule.ack
+            if match.matched and rule.stop:
+                break
+    return config.compose.auto_ack or None
+
+
 async def auto_acknowledge(
     config: Config,
     account: str,
@@ -112,8 +133,7 @@ async def auto_acknowledge(
     Call it after each sync that brought new mail; queued acknowledgements leave with
     `outbox.deliver_due()` / `outbox.run()` (immediately due: no undo window for robots).
     """
-    key_name = config.compose.auto_ack
-    if not key_name:
+    if not enabled(config):
         return []
     now = time.time() if now is None else now
     acc = config.accounts[account]
@@ -123,6 +143,7 @@ async def auto_acknowledge(
         if not keys:
             return []
         conversations = [c for c in map(store.get_conversation, keys) if c is not None]
+        chosen = {c["key"]: template_for(config, store, c["key"]) for c in conversations}
         sent_today = {
             (c.get("customer") or {}).get("email", "").lower(): queries.auto_replies_to(
                 store.conn, (c.get("customer") or {}).get("email", ""), now - 86400
@@ -146,7 +167,13 @@ async def auto_acknowledge(
     results: list[AutoAck] = []
     try:
         for conversation in conversations:
-            result = await _one(config, account, conversation, templates, claims, box, sent_today)
+            name = chosen[conversation["key"]]
+            if name is None:
+                results.append(AutoAck(conversation["key"], False, "no rule asks to acknowledge"))
+                continue
+            result = await _one(
+                config, account, conversation, name, templates, claims, box, sent_today
+            )
             results.append(result)
     finally:
         await asyncio.to_thread(claims.close)
@@ -155,7 +182,7 @@ async def auto_acknowledge(
     return results
 
 
-async def _one(config, account, conversation, templates, claims, box, sent_today) -> AutoAck:  # type: ignore[no-untyped-def]
+async def _one(config, account, conversation, name, templates, claims, box, sent_today) -> AutoAck:  # type: ignore[no-untyped-def]
     key = conversation["key"]
     acc = config.accounts[account]
     inbound = [m for m in conversation.get("messages") or [] if m.get("inbound")]
@@ -182,7 +209,7 @@ async def _one(config, account, conversation, templates, claims, box, sent_today
     if allowed:
         # Built before the claim: a template error must not leave a claimed, unsent ack.
         language = conversation_language(conversation)
-        template = find_template(templates, config.compose.auto_ack, language)
+        template = find_template(templates, name, language)
         prepared = prepare_reply(config, account, conversation, template)
     keyword = ACKED if allowed else DECLINED
     if not await asyncio.to_thread(claims.claim, anchor["uid"], config.agent, keyword):

@@ -28,7 +28,7 @@ CONDITION_KEYS = (
     "days",
     "outside_business_hours",
 )
-ACTION_KEYS = ("assign", "members", "priority", "tags", "status", "no_reply", "stop")
+ACTION_KEYS = ("assign", "members", "priority", "tags", "status", "no_reply", "ack", "stop")
 _TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
 
@@ -55,6 +55,7 @@ class Rule:
     tags: tuple[str, ...] = ()
     status: str | None = None
     stop: bool = False  # no later rule applies to a conversation this one matched
+    ack: str | None = None  # auto-acknowledge new conversations with this template
 
 
 def _texts(reader: _Reader, name: str) -> tuple[str, ...]:
@@ -172,11 +173,22 @@ def parse_rules(reader: _Reader, members: tuple[str, ...], sla: SlaConfig) -> tu
         stop = data.get("stop", False)
         if not isinstance(stop, bool):
             raise r.err("stop", f"expected true or false, got {stop!r}")
-        if not (assign or priority or tags or status):
+        ack = r.str("ack")
+        if not (assign or priority or tags or status or ack):
             raise r.err(
-                "name", f"rule {name!r} has no action", "add assign, priority, tags or status"
+                "name", f"rule {name!r} has no action", "add assign, priority, tags, status or ack"
             )
         rules.append(
-            Rule(name, conditions, assign, pool, priority, tuple(dict.fromkeys(tags)), status, stop)
+            Rule(
+                name,
+                conditions,
+                assign,
+                pool,
+                priority,
+                tuple(dict.fromkeys(tags)),
+                status,
+                stop,
+                ack,
+            )
         )
     return tuple(rules)

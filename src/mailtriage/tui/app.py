@@ -945,7 +945,7 @@ class MailtriageApp(App[None]):
             self.set_sync_state(event.message)
         if event.kind in ("changed", "idle"):
             self.check_for_changes()
-        if event.kind == "changed" and self.config.compose.auto_ack:
+        if event.kind == "changed" and self._acks_wanted():
             self.auto_ack()
         if event.kind in ("changed", "idle"):
             self.route_new_mail()
@@ -967,6 +967,11 @@ class MailtriageApp(App[None]):
 
     def _routed(self, line: str) -> None:
         self.notify(line, timeout=6)
+
+    def _acks_wanted(self) -> bool:
+        from mailtriage.compose.autoack import enabled
+
+        return enabled(self.config)
 
     def auto_ack(self) -> None:
         # Not exclusive: cancelling it between the server-side claim and the enqueue would
