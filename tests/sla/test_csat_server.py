@@ -91,6 +91,7 @@ async def test_survey_link_rating_by_mail_recorded_once_and_reported(
             alice.sla,
             (now - timedelta(days=1)).timestamp(),
             (now + timedelta(minutes=5)).timestamp(),
+            by="agent",
         )
     finally:
         store.close()
@@ -99,6 +100,10 @@ async def test_survey_link_rating_by_mail_recorded_once_and_reported(
         (5, "<rate@example.jp>")
     ]
     assert data["csat"] == {"count": 1, "mean": 5.0, "distribution": [0, 0, 0, 0, 1]}
+    # Per agent: the rating belongs to whoever resolved the conversation.
+    per_agent = {r["agent"]: (r["csat"], r["ratings"]) for r in data["rows"]}
+    assert per_agent.pop("alice") == (5.0, 1)
+    assert all(count == 0 for _, count in per_agent.values()), per_agent
     # Not a reopen, not a second customer request: resolved once, by one reply.
     assert data["summary"]["reopen_rate"] == 0.0
     assert data["summary"]["first_contact_resolution_rate"] == 1.0

@@ -214,6 +214,8 @@ async def test_report_numbers_from_a_scripted_week(tmp_path, imap_account, clock
             "first_response_median": 89 * H,
             "sla_first_response": 1.0,
             "resolved": 1,
+            "csat": None,  # no ratings in this week
+            "ratings": 0,
         },
         {
             "agent": "bob",
@@ -223,6 +225,8 @@ async def test_report_numbers_from_a_scripted_week(tmp_path, imap_account, clock
             "first_response_median": 4 * H,
             "sla_first_response": 0.0,
             "resolved": 1,
+            "csat": None,  # no ratings in this week
+            "ratings": 0,
         },
     ]
     (billing,) = by_tag

@@ -225,6 +225,7 @@ def report(
         {"date": day.isoformat(), "open": n}
         for day, n in zip(days, _open_counts(everyone, ends), strict=True)
     ]
+    ratings = _ratings(loaded.values(), since, until)
     result: dict[str, Any] = {
         "since": datetime.fromtimestamp(since, zone).isoformat(),
         "until": datetime.fromtimestamp(until, zone).isoformat(),
@@ -236,15 +237,22 @@ def report(
             "by_weekday": [by_weekday.get(d, 0) for d in range(7)],
         },
         "backlog": backlog,
-        "csat": _csat(loaded.values(), since, until),
+        "csat": _csat(ratings),
     }
+    rated: dict[str, list[int]] = defaultdict(list)  # agent -> ratings of their work
+    for key, value, when in ratings.values():
+        agent = _rated_agent(loaded[key], when)
+        if agent:
+            rated[agent].append(value)
     if by is not None:
         result["by"] = by
-        result["rows"] = _grouped(by, window, everyone, backlog, inbound, since, until, policy)
+        result["rows"] = _grouped(
+            by, window, everyone, backlog, inbound, since, until, policy, rated
+        )
     wanted = list(dict.fromkeys(groups))
     if wanted:
         result["groups"] = {
-            name: _grouped(name, window, everyone, backlog, inbound, since, until, policy)
+            name: _grouped(name, window, everyone, backlog, inbound, since, until, policy, rated)
             for name in wanted
         }
     return result
@@ -260,17 +268,37 @@ def _as_of(data: ConvData, now: float) -> ConvData:
     )
 
 
-def _csat(loaded: Iterable[ConvData], since: float, until: float) -> dict[str, Any]:
-    """Ratings recorded in the window: one per rating message, however often it was logged
-    (two agents' apps may both record one when the server's answer to the first was lost)."""
-    ratings: dict[str, int] = {}
+def _ratings(
+    loaded: Iterable[ConvData], since: float, until: float
+) -> dict[str, tuple[str, int, float]]:
+    """Ratings recorded in the window, rating message -> (conversation, rating, when): one per
+    message, however often it was logged (two agents' apps may both record one when the
+    server's answer to the first was lost)."""
+    ratings: dict[str, tuple[str, int, float]] = {}
     for data in loaded:
         for e in data.events:
             rating = e.details.get("rating")
             if e.kind != "rated" or not since <= e.ts < until or rating not in range(1, 6):
                 continue
-            ratings.setdefault(str(e.details.get("message_id") or f"{data.key}@{e.ts}"), rating)
-    values = list(ratings.values())
+            message = str(e.details.get("message_id") or f"{data.key}@{e.ts}")
+            ratings.setdefault(message, (data.key, rating, e.ts))
+    return ratings
+
+
+def _rated_agent(data: ConvData, when: float) -> str | None:
+    """Whose work a rating judges: whoever marked the conversation Done before it (the pass
+    that records the rating marks it Done again afterwards), else its last replier, else its
+    assignee."""
+    before = sorted((e for e in data.events if e.ts <= when), key=lambda e: e.ts)
+    for e in reversed(before):
+        if e.kind in ("status", "claimed", "assigned") and e.details.get("status") == "done":
+            return e.agent
+    replies = [e.agent for e in before if e.kind == "replied"]
+    return replies[-1] if replies else data.assignee
+
+
+def _csat(ratings: dict[str, tuple[str, int, float]]) -> dict[str, Any]:
+    values = [rating for _, rating, _ in ratings.values()]
     return {
         "count": len(values),
         "mean": statistics.fmean(values) if values else None,
@@ -294,6 +322,7 @@ def _grouped(
     since: float,
     until: float,
     policy: SlaConfig,
+    rated: dict[str, list[int]],
 ) -> list[dict[str, Any]]:
     if by == "tag":
         tags = sorted({t for k in window for t in k.tags})
@@ -305,7 +334,13 @@ def _grouped(
     if by == "agent":
         window_keys = {k.key for k in window}
         agents: dict[str, dict[str, Any]] = defaultdict(
-            lambda: {"replies": 0, "first_responses": [], "resolved": 0, "fr_met": []}
+            lambda: {
+                "replies": 0,
+                "first_responses": [],
+                "resolved": 0,
+                "fr_met": [],
+                "ratings": [],
+            }
         )
         for k in everyone:
             for ts, agent in k.reply_agents:
@@ -316,6 +351,8 @@ def _grouped(
                 agents[k.first_responder]["fr_met"].append(k.fr_met)
             if k.resolver and k.resolved_at is not None and since <= k.resolved_at < until:
                 agents[k.resolver]["resolved"] += 1
+        for agent, values in rated.items():
+            agents[agent]["ratings"].extend(values)
         rows = []
         for agent in sorted(agents):
             a = agents[agent]
@@ -329,6 +366,8 @@ def _grouped(
                     "first_response_median": stats["median"],
                     "sla_first_response": _rate(a["fr_met"]),
                     "resolved": a["resolved"],
+                    "csat": statistics.fmean(a["ratings"]) if a["ratings"] else None,
+                    "ratings": len(a["ratings"]),
                 }
             )
         return rows
@@ -396,6 +435,8 @@ def cell_text(name: str, value: Any) -> str:
     """A report table cell as people read it: rates in %, durations in hours."""
     if value is None:
         return "-"
+    if name == "csat":
+        return f"{value:.2f}"
     if isinstance(value, float):
         rate = "rate" in name or name.startswith("sla")
         return percent_text(value) if rate else hours_text(value)
