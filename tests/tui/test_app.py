@@ -180,6 +180,26 @@ async def test_narrow_layout_folds_sidebar(build_app) -> None:  # type: ignore[n
         assert not app.main.query_one("#viewbar").display
 
 
+async def test_narrow_view_bar_always_shows_the_current_view(build_app) -> None:  # type: ignore[no-untyped-def]
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        from rich.cells import cell_len
+
+        bar = app.main.query_one("#viewbar")
+        first = str(bar.render())
+        assert first.startswith("1未対応") and cell_len(first.rstrip()) > 80  # cut at the end
+        await pilot.press("E")  # the Escalated view, the last one
+        await pilot.pause()
+        shown = str(bar.render())
+        assert app.view == "escalated"
+        assert shown.startswith("…") and "Eエス" in shown
+        assert cell_len(shown.rstrip()) <= 80  # so the current view is on screen
+        await pilot.press("1")
+        await pilot.pause()
+        assert str(bar.render()).startswith("1未対応")
+
+
 async def test_changes_by_another_connection_appear_and_cursor_stays(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
     app = build_app()
     async with app.run_test(size=(120, 35)) as pilot:

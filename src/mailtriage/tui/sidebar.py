@@ -90,10 +90,26 @@ class ViewBar(Widget):
             text.append(f" / {self.search} ", style="bold reverse")
             text.append("  Esc clears")
             return text
+        parts = []
         for view in VIEWS:
-            style = "bold reverse" if view.id == self.current else ""
             known = self.counts.get(view.id)
             count = "-" if known is None else known
-            text.append(f"{view.key}{view.short}{count}", style=style)
+            parts.append((f"{view.key}{view.short}{count} ", view.id == self.current))
+        # Too many views for the width (80 columns): start late enough that the current one
+        # shows, behind a "…", instead of cutting it off at the end.
+        width = self.size.width
+        current = next((i for i, (_, on) in enumerate(parts) if on), 0)
+
+        def fits(first: int) -> bool:
+            shown = parts[first : current + 1]
+            return (1 if first else 0) + sum(Text(p).cell_len for p, _ in shown) <= width
+
+        first = 0
+        while width > 0 and first < current and not fits(first):
+            first += 1
+        if first:
+            text.append("…")
+        for part, on in parts[first:]:
+            text.append(part[:-1], style="bold reverse" if on else "")
             text.append(" ")
         return text
