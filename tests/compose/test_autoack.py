@@ -158,24 +158,13 @@ async def test_two_agents_racing_send_one_ack(
 async def test_sync_watch_acknowledges_new_mail_with_no_app_open(
     tmp_path: Path, imap_account, smtp_server, pki
 ) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
+    from support.watch_process import SyncWatch
+
     config = make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert, compose=AUTO_ACK)
-    env = dict(os.environ, MAILTRIAGE_CONFIG=str(config.path))
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "mailtriage", "sync", "--watch"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert watcher.stdout is not None
-        assert "waiting for mail (IDLE)" in watcher.stdout.readline()
+    assert config.path is not None
+    with SyncWatch(config.path) as watcher:
         imap_account.append(
             "INBOX", make_message(message_id="<w1@example.jp>", date=datetime.now(UTC))
         )
@@ -184,9 +173,7 @@ async def test_sync_watch_acknowledges_new_mail_with_no_app_open(
             await asyncio.sleep(0.1)
         (mail,) = smtp_server.received
         assert parse(mail.data)["In-Reply-To"] == "<w1@example.jp>"
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=15)
+    out, err = watcher.out, watcher.err
     assert "auto-ack" in out and "sent" in out, (out, err)
     assert watcher.returncode == 130 and "the cache is consistent" in err, err  # as for ^C
     assert len(smtp_server.received) == 1

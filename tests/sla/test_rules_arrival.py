@@ -5,10 +5,6 @@ nothing, old mail is left alone, and `sync --watch` routes mail that arrives whi
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +13,7 @@ from mailtriage.store import Store
 from mailtriage.store import kpi as q
 from sla.helpers import agent_with
 from support.mailfactory import make_message
+from support.watch_process import SyncWatch
 from triage.helpers import sync
 
 RULES = """
@@ -150,17 +147,7 @@ async def test_two_agents_route_each_message_once(tmp_path, imap_account) -> Non
 
 async def test_sync_watch_routes_mail_as_it_arrives(tmp_path, imap_account) -> None:  # type: ignore[no-untyped-def]
     config = agent_with(tmp_path, imap_account, "alice", RULES)
-    env = dict(os.environ, MAILTRIAGE_CONFIG=str(config.path))
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "mailtriage", "sync", "--watch"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert watcher.stdout is not None
-        assert "waiting for mail (IDLE)" in watcher.stdout.readline()
+    with SyncWatch(config.path) as watcher:
         imap_account.append(
             "INBOX",
             make_message(
@@ -181,9 +168,7 @@ async def test_sync_watch_routes_mail_as_it_arrives(tmp_path, imap_account) -> N
             if "mt:tag/billing" in flags and any(f.startswith("mt:assignee/") for f in flags):
                 break
             await asyncio.sleep(0.1)
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=15)
+    out, err = watcher.out, watcher.err
     flags = _server_flags(imap_account)["<w1@example.jp>"]
     assert MARK in flags and "mt:prio/urgent" in flags and "mt:tag/billing" in flags, (out, err)
     assert "rules: " in out and "tag billing" in out, (out, err)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from mailtriage.imap.account import AccountSync, SyncEvent
 from mailtriage.store import Store
 from support.configs import write_config
 from support.mailfactory import make_message
+from support.watch_process import SyncWatch
 from sync.conftest import account_config, new_account, with_poll
 
 pytestmark = pytest.mark.server
@@ -185,21 +185,15 @@ def test_sync_watch_process_leads_and_a_second_sync_steps_aside(
     tmp_path: Path, imap_account
 ) -> None:  # type: ignore[no-untyped-def]
     imap_account.append("INBOX", make_message())
-    env = dict(os.environ, MAILTRIAGE_CONFIG=str(write_config(tmp_path, imap_account)))
+    path = write_config(tmp_path, imap_account)
+    env = dict(os.environ, MAILTRIAGE_CONFIG=str(path))
     command = [sys.executable, "-m", "mailtriage", "sync"]
-    leader = subprocess.Popen(
-        [*command, "--watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert leader.stdout is not None
-        lines = [leader.stdout.readline() for _ in range(2)]
-        assert "support: 1 new" in lines[0]
-        assert "waiting for mail (IDLE)" in lines[1]
+    with SyncWatch(path) as leader:
+        assert leader.proc is not None
+        assert "support: 1 new" in leader.lines[0]
+        assert len(leader.lines) == 2  # then "waiting for mail (IDLE)"
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
         assert second.returncode == 0, second.stderr
-        assert f"pid {leader.pid} (sync --watch) is already syncing" in second.stdout
-    finally:
-        leader.send_signal(signal.SIGINT)
-        leader.wait(timeout=10)
+        assert f"pid {leader.proc.pid} (sync --watch) is already syncing" in second.stdout
     after = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
     assert after.returncode == 0 and "support: 0 new" in after.stdout  # the lock was released
