@@ -60,10 +60,13 @@ def run_team_watch(
                 if not client.has_capability("IDLE"):
                     return  # the sync loop's polling reads the app folder on every pass
                 sync_app_folder(client, store, account.app_folder)
-                if not client.folder_exists(account.app_folder):
+                try:
+                    client.select_folder(account.app_folder, readonly=True)
+                except imapclient.exceptions.IMAPClientError:
+                    if client.folder_exists(account.app_folder):
+                        raise
                     stop.wait(MISSING_FOLDER_POLL)
                     continue
-                client.select_folder(account.app_folder, readonly=True)
                 session.idle(idle_refresh, stop)
                 leave_selected(client)
                 backoff = BACKOFF_FIRST

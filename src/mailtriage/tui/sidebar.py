@@ -102,7 +102,7 @@ class ViewBar(Widget):
 
         def fits(first: int) -> bool:
             shown = parts[first : current + 1]
-            return (1 if first else 0) + sum(Text(p).cell_len for p, _ in shown) <= width
+            return (1 if first else 0) + sum(cell_len(p) for p, _ in shown) <= width
 
         first = 0
         while width > 0 and first < current and not fits(first):
