@@ -63,7 +63,8 @@ bench: $(STAMP) servers bench-tools
 # Long random fuzzing (the suite runs the same tests short and derandomized): docs/faults.md.
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
-	MAILTRIAGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
+	MAILTRIAGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--hypothesis-show-statistics tests/fuzz tests/mime/test_properties.py
 
 # Mail at 10/s for SOAK_MINUTES while two agents claim and reply (bench/soak.py --help).
 SOAK_MINUTES ?= 10

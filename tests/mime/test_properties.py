@@ -10,6 +10,7 @@ return, and no display string may carry a control after sanitize_for_terminal.
 from __future__ import annotations
 
 import base64
+import os
 import quopri
 import re
 
@@ -18,8 +19,11 @@ from hypothesis import strategies as st
 
 from mailtriage.mime import ParsedMessage, parse_headers, parse_message, sanitize_for_terminal
 
+# `make fuzz` runs these long and random (MAILTRIAGE_FUZZ_EXAMPLES, as tests/fuzz); the suite
+# runs them short and derandomized, so CI sees the same examples every run.
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=int(os.environ.get("MAILTRIAGE_FUZZ_EXAMPLES", "200")),
+    derandomize="MAILTRIAGE_FUZZ_EXAMPLES" not in os.environ,
     deadline=None,
     database=None,  # no .hypothesis/ directory in the work tree
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
