@@ -152,11 +152,11 @@ def test_short_terms_at_the_very_end_of_a_column(tmp_path: Path) -> None:
 def test_very_common_short_terms_fall_back_to_like(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mailtriage.store import search
+    from mailtriage.store import fts
 
     expected = subjects(store, "金")
-    monkeypatch.setattr(search, "MAX_SHORT_TERMS", 1)
-    assert search._trigrams_starting(store.conn, "金") is None
+    monkeypatch.setattr(fts, "MAX_SHORT_TERMS", 1)
+    assert fts.trigrams_starting(store.conn, "messages_fts_terms", "金") is None
     assert subjects(store, "金") == expected
 
 

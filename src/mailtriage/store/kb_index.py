@@ -4,9 +4,11 @@ Disposable like the cache: it is rebuilt from the Markdown files whenever they c
 mtime first, then a content hash, so a `git checkout` that touches every file re-parses only
 the ones whose text changed). A different index version or KB directory starts it afresh.
 
-Searching follows the mail search (store.search): terms of three or more characters are FTS5
-trigram phrases (any language, no word segmenter), shorter ones (common in Japanese: 返金)
-are LIKE conditions. bm25 weighs the title over the tags over the body.
+Searching follows the mail search (store.search) through the same helpers (store.fts): terms
+of three or more characters are FTS5 trigram phrases (any language, no word segmenter); shorter
+ones (common in Japanese: 返金, 傘) become the trigrams of the index's vocabulary that start
+with them, because every indexed column ends in fts.PADDING; only a short term that starts too
+many trigrams is a LIKE scan. bm25 weighs the title over the tags over the body.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mailtriage.store.search import fts_phrase, like_pattern
+from mailtriage.store.fts import PADDING, any_phrase, fts_phrase, like_pattern, trigrams_starting
 
-INDEX_VERSION = 1
+# 2: columns indexed with fts.PADDING, and the kb_fts_terms vocabulary.
+INDEX_VERSION = 2
 # bm25 weights in kb_fts column order (title, tags, body).
 WEIGHTS = (10.0, 6.0, 1.0)
 _FIELDS = ("title", "tags", "body")
@@ -49,6 +52,7 @@ CREATE TABLE IF NOT EXISTS kb_articles (
 CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5 (
     title, tags, body, content = 'kb_articles', content_rowid = 'id', tokenize = 'trigram'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts_terms USING fts5vocab (kb_fts, 'row');
 """
 _COLUMNS = "id, ident, path, title, tags, audience, reviewed, review_by, owner, url, body"
 
@@ -233,8 +237,13 @@ def _insert(
     )
     conn.execute(
         "INSERT INTO kb_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
-        (cursor.lastrowid, parsed.title, tags, parsed.body),
+        (cursor.lastrowid, *_indexed(parsed.title, tags, parsed.body)),
     )
+
+
+def _indexed(*columns: str) -> tuple[str, ...]:
+    """What kb_fts indexes of each column: the text and fts.PADDING (short terms at its end)."""
+    return tuple(c + PADDING for c in columns)
 
 
 def _delete(conn: sqlite3.Connection, row_id: int) -> None:
@@ -245,7 +254,7 @@ def _delete(conn: sqlite3.Connection, row_id: int) -> None:
         # External-content FTS: the delete must repeat the indexed values.
         conn.execute(
             "INSERT INTO kb_fts (kb_fts, rowid, title, tags, body) VALUES ('delete', ?, ?, ?, ?)",
-            (row_id, row[0], row[1], row[2]),
+            (row_id, *_indexed(row[0], row[1], row[2])),
         )
     conn.execute("DELETE FROM kb_articles WHERE id=?", (row_id,))
 
@@ -298,6 +307,17 @@ def _short_score(terms: list[str]) -> tuple[str, list[Any]]:
     return (f"-({' + '.join(parts)})" if parts else "0"), params
 
 
+def _fts_expression(conn: sqlite3.Connection, term: str) -> str | None:
+    """term as an FTS5 expression: its phrase, or for one or two characters the trigrams that
+    start with it ("" if none: the term occurs nowhere); None if it needs a LIKE scan."""
+    if len(term) >= 3:
+        return fts_phrase(term)
+    trigrams = trigrams_starting(conn, "kb_fts_terms", term)
+    if trigrams is None:
+        return None
+    return any_phrase(trigrams) if trigrams else ""
+
+
 def search(
     conn: sqlite3.Connection, terms: list[str], *, every: bool = True, limit: int | None = None
 ) -> list[dict[str, Any]]:
@@ -306,20 +326,30 @@ def search(
     terms = [t for t in terms if t.strip()]
     if not terms:
         return []
-    long = [t for t in terms if len(t) >= 3]
-    short = [t for t in terms if len(t) < 3]
+    indexed: list[str] = []
+    short: list[str] = []  # terms left to LIKE
+    for term in terms:
+        expression = _fts_expression(conn, term)
+        if expression is None:
+            short.append(term)
+        elif expression:
+            indexed.append(expression)
+        elif every:
+            return []  # a term that occurs nowhere: no article has every term
+    if not indexed and not short:
+        return []
     params: list[Any] = []
     prefix = ""
     source = "kb_articles a"
     where: list[str] = ["a.error IS NULL"]
     score = "0"
-    if long:
+    if indexed:
         joiner = " AND " if every else " OR "
         prefix = (
             "WITH hits AS MATERIALIZED (SELECT rowid AS id, bm25(kb_fts, {}, {}, {}) AS score"
             " FROM kb_fts WHERE kb_fts MATCH ?) ".format(*WEIGHTS)
         )
-        params.append(joiner.join(fts_phrase(t) for t in long))
+        params.append(joiner.join(indexed))
         source = (
             "hits JOIN kb_articles a ON a.id = hits.id"
             if every or not short
@@ -336,7 +366,7 @@ def search(
         where += conditions
         params += condition_params
     elif short:
-        any_of = [*conditions, *(["hits.id IS NOT NULL"] if long else [])]
+        any_of = [*conditions, *(["hits.id IS NOT NULL"] if indexed else [])]
         where.append("(" + " OR ".join(any_of) + ")")
         params += condition_params
     sql = (
@@ -352,9 +382,12 @@ def search(
 
 def document_frequency(conn: sqlite3.Connection, term: str) -> int:
     """How many articles contain term (the suggestions leave out words no article has)."""
-    if len(term) >= 3:
+    expression = _fts_expression(conn, term)
+    if expression == "":
+        return 0
+    if expression is not None:
         (count,) = conn.execute(
-            "SELECT count(*) FROM kb_fts WHERE kb_fts MATCH ?", (fts_phrase(term),)
+            "SELECT count(*) FROM kb_fts WHERE kb_fts MATCH ?", (expression,)
         ).fetchone()
     else:
         needle = like_pattern(term)

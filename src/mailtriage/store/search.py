@@ -5,13 +5,11 @@ subject, the sender's name and address, or the body, all on the same message; fi
 ``from:`` ``to:`` ``subject:`` ``status:`` ``assignee:`` ``has:attachment`` ``before:`` and
 ``after:`` narrow it. Every part must match.
 
-The FTS5 table uses the trigram tokenizer, so a term of three or more characters is an index
-lookup in any language. One or two characters (common in Japanese: 返金, 佐藤) have no
-trigram of their own, but every indexed column ends in two newlines, so each occurrence
-starts at least one trigram: the term becomes an OR of the trigrams in the index's vocabulary
-that start with it (an index lookup too). Only a term that starts more than MAX_SHORT_TERMS
-trigrams (a single common kana) falls back to LIKE. Results come best first: FTS5's bm25 of
-the best-matching message, subject hits weighing most, then the most recent conversation.
+The FTS5 table uses the trigram tokenizer, and every indexed column ends in two newlines, so
+any term, even of one or two characters (返金, 佐藤), is an index lookup (store.fts). Only a
+short term that starts more than fts.MAX_SHORT_TERMS trigrams (a single common kana) falls
+back to LIKE. Results come best first: FTS5's bm25 of the best-matching message, subject hits
+weighing most, then the most recent conversation.
 """
 
 from __future__ import annotations
@@ -21,6 +19,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
+
+from mailtriage.store.fts import any_phrase, like_pattern, trigrams_starting
 
 # bm25 column weights, in messages_fts column order (subject, sender, body): a word in the
 # subject says more about what a conversation is than the same word deep in a quoted body.
@@ -35,7 +35,6 @@ _STATUS = {
     "done": "done",
     "対応済": "done",
 }
-MAX_SHORT_TERMS = 400
 _NOBODY = frozenset({"none", "nobody", "-"})
 _ATTACHMENT = frozenset({"attachment", "attachments", "添付"})
 
@@ -59,16 +58,6 @@ class Query:
     @property
     def empty(self) -> bool:
         return not (self.touches_messages or self.conversation_sql)
-
-
-def fts_phrase(text: str) -> str:
-    """text as one FTS5 phrase (a substring of 3+ characters under the trigram tokenizer)."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def like_pattern(text: str) -> str:
-    """text as a LIKE pattern (with ESCAPE '\\') matching it anywhere."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def split_terms(text: str) -> list[str]:
@@ -128,30 +117,14 @@ def _term(query: Query, value: str, column: str | None) -> None:
 
 
 def _fts(query: Query, phrases: list[str], column: str | None) -> None:
-    fragment = " OR ".join(map(fts_phrase, phrases))
-    if len(phrases) > 1:
-        fragment = f"({fragment})"
+    fragment = any_phrase(phrases)
     query.fts.append(f"{_FTS_COLUMN[column]} : {fragment}" if column else fragment)
-
-
-def _trigrams_starting(conn: sqlite3.Connection, value: str) -> list[str] | None:
-    """The index's trigrams that start with value (folded as the index folds), or None when
-    there are more than MAX_SHORT_TERMS."""
-    needle = value.lower()
-    terms = [
-        term
-        for (term,) in conn.execute(
-            "SELECT term FROM messages_fts_terms WHERE term >= ? AND term < ? LIMIT ?",
-            (needle, needle + "\U0010ffff", MAX_SHORT_TERMS + 1),
-        )
-    ]
-    return None if len(terms) > MAX_SHORT_TERMS else terms
 
 
 def _resolve_short(conn: sqlite3.Connection, query: Query) -> bool:
     """Turn one- and two-character terms into index lookups; False if one occurs nowhere."""
     for column, value in query.short:
-        terms = _trigrams_starting(conn, value)
+        terms = trigrams_starting(conn, "messages_fts_terms", value)
         if terms is None:
             query.like.append(
                 (_LIKE_COLUMNS[column] if column else _TEXT_COLUMNS, like_pattern(value))
