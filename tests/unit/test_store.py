@@ -274,29 +274,54 @@ def _mail(draw: st.DrawFn) -> list[MessageRow]:
 
 
 def _partition(store: Store) -> tuple[object, ...]:
-    messages = store.conn.execute(
-        "SELECT conversation, uid FROM messages ORDER BY conversation, uid"
-    ).fetchall()
+    messages = store.conn.execute("SELECT * FROM messages ORDER BY id").fetchall()
     conversations = store.conn.execute("SELECT * FROM conversations ORDER BY key").fetchall()
     threads = store.conn.execute("SELECT * FROM thread_ids ORDER BY message_id").fetchall()
-    fts = store.conn.execute("SELECT rowid, subject FROM messages_fts ORDER BY rowid").fetchall()
-    return messages, conversations, threads, fts
+    fts = store.conn.execute(
+        "SELECT rowid, subject, sender, body FROM messages_fts ORDER BY rowid"
+    ).fetchall()
+    schema = store.conn.execute(
+        "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    ).fetchall()
+    return messages, conversations, threads, fts, schema
 
 
 @settings(max_examples=100, deadline=None)
-@given(batch=_mail(), split=st.integers(1, 12))
+@given(batch=_mail(), splits=st.lists(st.integers(0, 12), min_size=2, max_size=2))
 def test_one_batch_threads_exactly_like_one_message_at_a_time(
-    tmp_path_factory: pytest.TempPathFactory, batch: list[MessageRow], split: int
+    tmp_path_factory: pytest.TempPathFactory, batch: list[MessageRow], splits: list[int]
 ) -> None:
     """insert_messages decides threading for a whole batch in memory (store.ingest); the
-    result must be what inserting the same messages one by one, oldest first, gives."""
+    result must be what inserting the same messages one by one, oldest first, gives. A bulk
+    load of the later batches (store.bulk: search and indexes built at its end) must leave
+    the same cache, row for row."""
+    first, second = sorted(splits)
+    parts = [batch[:first], batch[first:second], batch[second:]]
     directory = tmp_path_factory.mktemp("batch")
     together, alone = Store(directory / "t.sqlite3"), Store(directory / "a.sqlite3")
+    bulk = Store(directory / "b.sqlite3")
     with together.atomic():
-        together.insert_messages(batch[:split])
-        together.insert_messages(batch[split:])
+        for part in parts:
+            together.insert_messages(part)
     with alone.atomic():
-        for earlier in (batch[:split], batch[split:]):
-            for message in sorted(earlier, key=lambda r: (r.ts, r.uid)):
+        for part in parts:
+            for message in sorted(part, key=lambda r: (r.ts, r.uid)):
                 alone.insert_messages([message])
-    assert _partition(together) == _partition(alone)
+    with bulk.atomic():
+        bulk.insert_messages(parts[0])
+    with bulk.bulk_load():
+        for part in parts[1:]:
+            with bulk.atomic():
+                bulk.insert_messages(part)
+    assert _partition(together) == _partition(alone) == _partition(bulk)
+
+
+def test_a_failed_bulk_load_leaves_the_cache_as_before(store: Store) -> None:
+    with store.atomic():
+        store.insert_messages([row("<a@x>", ts=1)])
+    before = _partition(store)
+    with pytest.raises(RuntimeError), store.bulk_load():
+        store.insert_messages([row("<b@x>", refs=["<a@x>"], ts=2), row("<c@x>", ts=3)])
+        raise RuntimeError("connection dropped mid-bulk")
+    assert _partition(store) == before  # the dropped indexes are back, nothing half-written
+    assert [c["subject"] for c in store.search("ログイン")] == ["ログインできません"]

@@ -176,6 +176,21 @@ class Store:
             self.conn.execute("COMMIT")
 
     _depth = 0
+    _bulk = False  # inside bulk_load: search indexing waits for its end
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """One transaction for many insert_messages() calls (a folder's first sync), with
+        the indexes nothing reads while inserting built once at the end (store.bulk).
+        Nested atomic() blocks inside it become savepoints."""
+        from mailtriage.store.bulk import bulk_transaction
+
+        with bulk_transaction(self.conn):
+            self._bulk = True
+            try:
+                yield
+            finally:
+                self._bulk = False
 
     # -- mailbox sync state ---------------------------------------------------------------
 
@@ -226,7 +241,7 @@ class Store:
         """
         from mailtriage.store.ingest import BatchInsert
 
-        inserted = BatchInsert(self.conn, self._merge).run(rows)
+        inserted = BatchInsert(self.conn, self._merge, index_search=not self._bulk).run(rows)
         new = inserted.new_conversations
         self._write_conversations(
             {
@@ -525,6 +540,10 @@ class Store:
         """Changes when another connection commits: cheap polling for readers (TUI, CLI)."""
         (version,) = self.conn.execute("PRAGMA data_version").fetchone()
         return int(version)
+
+    def message_count(self) -> int:
+        (count,) = self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()
+        return int(count)
 
     def stats(self) -> dict[str, int]:
         (messages,) = self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()

@@ -33,6 +33,20 @@ _INSERT = (
 )
 
 
+# The search index's view of new rows (those after a rowid): store.search relies on the two
+# newlines after each column (one- and two-character terms), as the UPDATE trigger does.
+FTS_INSERT = (
+    "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id,"
+    " subject || char(10, 10), from_name || ' ' || from_email || char(10, 10),"
+    " text || char(10, 10) FROM messages WHERE id > ?"
+)
+
+
+def last_id(conn: sqlite3.Connection) -> int:
+    (found,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
+    return int(found)
+
+
 def _json(value: list[object]) -> str:
     # Most lists here are empty (cc, warnings, attachments of a header-only row).
     return json.dumps(value, ensure_ascii=False) if value else "[]"
@@ -69,8 +83,15 @@ class Inserted:
 
 
 class BatchInsert:
-    def __init__(self, conn: sqlite3.Connection, merge: Callable[[list[str]], str]):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        merge: Callable[[list[str]], str],
+        *,
+        index_search: bool = True,
+    ):
         self.conn = conn
+        self.index_search = index_search  # False: a bulk load indexes its rows at the end
         self._merge_sql = merge
         self.thread: dict[str, str] = {}  # Message-ID -> conversation, db and this batch
         self.added: dict[str, str] = {}  # the part of `thread` still to write
@@ -83,7 +104,7 @@ class BatchInsert:
         fresh = self._uncached(sorted(rows, key=lambda r: (r.ts, r.uid)))
         if not fresh:
             return Inserted(set(), {})
-        (before,) = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
+        before = last_id(self.conn)
         ids_per_row = [row_ids(row) for row in fresh]
         self._load_thread_ids({i for ids in ids_per_row for i in ids})
         self._load_fallbacks({p for row in fresh if (p := fallback_pair(row)) is not None})
@@ -119,14 +140,9 @@ class BatchInsert:
             " ON CONFLICT (message_id) DO NOTHING",
             list(self.added.items()),
         )
-        # Rows inserted by this one writer inside one transaction have consecutive ids.
-        # Each column ends in two newlines: see store.search on one- and two-character terms.
-        self.conn.execute(
-            "INSERT INTO messages_fts (rowid, subject, sender, body) SELECT id,"
-            " subject || char(10, 10), from_name || ' ' || from_email || char(10, 10),"
-            " text || char(10, 10) FROM messages WHERE id > ?",
-            (before,),
-        )
+        if self.index_search:
+            # Rows inserted by this one writer inside one transaction have consecutive ids.
+            self.conn.execute(FTS_INSERT, (before,))
         touched = set(self.keys.values())
         existed = self._existing_conversations(touched) | self.merged
         new: dict[str, list[MessageRow]] = {key: [] for key in touched - existed}
