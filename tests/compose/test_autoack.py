@@ -202,3 +202,85 @@ async def test_a_rule_acknowledges_with_its_own_template(
     ack = parse(mail.data)
     assert ack["In-Reply-To"] == "<a1@example.jp>"
     assert ack["Auto-Submitted"] == "auto-replied"
+
+
+def _with_rule(config, ack: str):  # type: ignore[no-untyped-def]
+    from mailtriage.config import load_config
+
+    assert config.path is not None
+    rule = f'\n[[rules.rule]]\nname = "quotes"\nsubject = "見積"\nack = "{ack}"\n'
+    config.path.write_text(config.path.read_text(encoding="utf-8") + rule, encoding="utf-8")
+    return load_config(config.path)
+
+
+SHIPPED = (
+    "acknowledge, apology, escalation, holding, notice-outage, refund, request-info,"
+    " resolved, shipping-delay"
+)
+
+
+def test_a_misspelt_ack_template_stops_the_app_and_sync_watch_at_start(
+    tmp_path: Path, imap_account, smtp_server, pki, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from mailtriage.cli import main
+    from mailtriage.compose.autoack import check_templates
+    from mailtriage.config import ConfigError
+
+    config = _with_rule(make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert), "ackn")
+    with pytest.raises(ConfigError) as caught:
+        check_templates(config)
+    line = str(caught.value)
+    assert line == (
+        f"{config.path}: rules.rule[0].ack: rule 'quotes' acknowledges with template 'ackn',"
+        f" which does not exist (templates: {SHIPPED}) (fix: use one of those names, or add"
+        " the template to a [templates] dirs directory)"
+    )
+    now = datetime.now(UTC)
+    imap_account.append("INBOX", make_message(subject="お見積り", message_id="<m1@x.jp>", date=now))
+    # the app: refused before it opens (exit 2, the one line)
+    assert main(["--config", str(config.path)]) == 2
+    assert capsys.readouterr().err == f"mailtriage: config error: {line}\n"
+    # sync --watch as a real process: refused at once, nothing synced, nothing sent
+    done = subprocess.run(
+        [sys.executable, "-m", "mailtriage", "sync", "--watch"],
+        env=dict(os.environ, MAILTRIAGE_CONFIG=str(config.path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"mailtriage: config error: {line}\n"
+    assert not config.accounts["support"].cache_path.exists()
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize("ack", ["quote-ack", "ja/quote-ack"], ids=["by-name", "by-key"])
+def test_a_rule_ack_from_the_users_own_template_dir_is_accepted(
+    tmp_path: Path, imap_account, smtp_server, pki, ack: str
+) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.compose.autoack import check_templates
+    from mailtriage.config import ConfigError, load_config
+
+    own = tmp_path / "my-templates"
+    own.mkdir()
+    (own / "quote-ack.txt.j2").write_text(
+        '---\nname = "quote-ack"\ndescription = "見積受付"\nlanguage = "ja"\n---\n'
+        "お見積りのご依頼を承りました。\n",
+        encoding="utf-8",
+    )
+    config = make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert)
+    assert config.path is not None
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(f'{text}\n[templates]\ndirs = ["{own}"]\n', encoding="utf-8")
+    config = _with_rule(config, ack)
+    check_templates(config)  # no error
+    # compose.auto_ack is checked the same way
+    assert config.path is not None
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(text.replace("[compose]\n", '[compose]\nauto_ack = "nope"\n'), "utf-8")
+    with pytest.raises(ConfigError, match=r"compose.auto_ack: auto_ack names template 'nope'"):
+        check_templates(load_config(config.path))

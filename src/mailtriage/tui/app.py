@@ -1037,6 +1037,9 @@ def make_app(config: Config, **kwargs: Any) -> MailtriageApp:
 
 
 def run_app(config: Config, *, account: str | None = None) -> int:
+    from mailtriage.compose.autoack import check_templates
+
+    check_templates(config)  # ConfigError: refuse to start (see check_templates)
     setup_logging()
     make_app(config, account=account).run()
     return 0
