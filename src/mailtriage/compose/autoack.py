@@ -248,6 +248,7 @@ async def _one(config, account, conversation, name, templates, claims, box, sent
         language = conversation_language(conversation)
         template = find_template(templates, name, language)
         prepared = prepare_reply(config, account, conversation, template)
+        box.check_internal(to_bytes(prepared.message)[0])  # a refusal must not leave a claim
     keyword = ACKED if allowed else DECLINED
     if not await asyncio.to_thread(claims.claim, anchor["uid"], config.agent, keyword):
         return AutoAck(key, False, "decided already, or by another agent")

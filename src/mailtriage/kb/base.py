@@ -42,7 +42,11 @@ class KnowledgeBase:
 
     @classmethod
     def from_config(cls, config: Any) -> KnowledgeBase:
-        kb = config.kb
+        return cls.from_settings(config.kb)
+
+    @classmethod
+    def from_settings(cls, kb: Any) -> KnowledgeBase:
+        """From config.kb (a KbConfig)."""
         return cls(kb.path, kb.index_path, review_days=kb.review_days)
 
     def close(self) -> None:

@@ -40,6 +40,20 @@ AUTO_SENT_FLAGS = ("mt:auto-replied", "mt:status/unhandled")
 CRASH_ENV = "MAILTRIAGE_TEST_CRASH_AT"
 
 
+def _text_of(raw: bytes) -> str:
+    """The subject and every text part of a message in wire form, decoded."""
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    texts = [str(msg.get("Subject", ""))]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            with contextlib.suppress(LookupError, UnicodeError):  # unknown charset: skipped
+                texts.append(part.get_content())
+    return "\n".join(texts)
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What one deliver step did to one item, for the UI's status line."""
@@ -60,6 +74,9 @@ class Outbox:
     backoff: tuple[float, float] = (30.0, 3600.0)  # first retry delay, cap
     max_attempts: int = 8
     lease_seconds: float = 600.0  # a "sending" row older than this, owned elsewhere, is dead
+    # config.kb's internal-only articles: no message to a customer may carry their text
+    # (kb.insert.InternalTextGuard); None without a KB.
+    kb_guard: Any = None
     _store: OutboxStore = field(init=False, repr=False)
     _executor: ThreadPoolExecutor = field(init=False, repr=False)
     _server: ServerSide | None = field(default=None, init=False, repr=False)
@@ -72,6 +89,10 @@ class Outbox:
 
     @classmethod
     def for_config(cls, config: Config, account: str, **kwargs: Any) -> Outbox:
+        if config.kb is not None:
+            from mailtriage.kb.insert import InternalTextGuard
+
+            kwargs.setdefault("kb_guard", InternalTextGuard(config.kb))
         return cls(
             config.accounts[account],
             config.agent,
@@ -94,10 +115,13 @@ class Outbox:
         snapshot: Snapshot | None = None,
         force: bool = False,
         sent_flags: tuple[str, ...] = (),
+        to_team: bool = False,
     ) -> tuple[OutboxItem, list[str]]:
         """Commit the message durably; it is sent by deliver_due() once send_at passes
         (default: now + the undo window). Returns the item and encoding warnings.
-        sent_flags: keywords for its Sent copy (a notice or internal forward is filed Done)."""
+        sent_flags: keywords for its Sent copy (a notice or internal forward is filed Done).
+        to_team: every recipient is a colleague (an escalation forward), so internal-only KB
+        text may go; anything else carrying it raises kb.insert.InternalTextError."""
         raw, warnings = to_bytes(message)
         meta = {
             "status_after_send": message.status_after_send,
@@ -116,6 +140,7 @@ class Outbox:
             send_at=send_at,
             snapshot=snapshot,
             force=force,
+            to_team=to_team,
         )
         return item, warnings
 
@@ -131,10 +156,14 @@ class Outbox:
         send_at: float | None = None,
         snapshot: Snapshot | None = None,
         force: bool = False,
+        to_team: bool = False,
     ) -> OutboxItem:
         """enqueue() for a message already in wire form (an approved review draft, an
         auto-acknowledgement). meta: status_after_send, template, in_reply_to, and
-        "auto" (RFC 3834: no \\Answered, logged as an automatic reply, Sent copy marked)."""
+        "auto" (RFC 3834: no \\Answered, logged as an automatic reply, Sent copy marked).
+        Every path to SMTP passes here: the one place internal-only KB text is refused."""
+        if not to_team:
+            self.check_internal(raw)
         meta = dict(meta, agent=self.agent, snapshot=snapshot.as_json() if snapshot else None)
         meta.setdefault("warnings", [])
         return self._store.add(
@@ -148,6 +177,12 @@ class Outbox:
             send_at=time.time() + self.undo_seconds if send_at is None else send_at,
             force=force,
         )
+
+    def check_internal(self, raw: bytes) -> None:
+        """kb.insert.InternalTextError when a message to a customer carries internal-only KB
+        text (enqueue_raw asks; a caller that must decide something first may ask earlier)."""
+        if self.kb_guard is not None:
+            self.kb_guard.check(_text_of(raw))
 
     def cancel(self, item_id: int) -> bool:
         """True when it will not be sent; False when it is already on its way or sent."""

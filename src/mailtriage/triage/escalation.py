@@ -211,7 +211,9 @@ async def escalate(
     _warn(outcome, tagged.warning)
     if fwd is not None:
         assert outbox is not None and target.address
-        item, warnings = outbox.enqueue(fwd, send_at=send_at, sent_flags=INTERNAL_SENT_FLAGS)
+        item, warnings = outbox.enqueue(
+            fwd, send_at=send_at, sent_flags=INTERNAL_SENT_FLAGS, to_team=True
+        )
         outcome.warnings += warnings
         outcome.forward_message_id = fwd.message_id
         logged = await actions.log_event(

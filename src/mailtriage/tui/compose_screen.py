@@ -214,10 +214,8 @@ class ComposeScreen(Screen[None]):
             return True  # get_kb said why; a broken KB directory must not block every reply
         leaks = internal_leaks(kb, body)
         if leaks:
-            leak = leaks[0]
             self.notify(
-                f"Not sent: the text contains internal-only KB article {leak.article.ident!r}"
-                f" (its line {leak.line}: {leak.passage[:60]!r}). Remove it first.",
+                f"Not sent: {leaks[0].describe()}. Remove it first.",
                 severity="error",
                 timeout=12,
             )
