@@ -3,8 +3,9 @@ aiosmtpd (STARTTLS + AUTH) with the Sent copies in a real Dovecot, as a separate
 
     python -m bench.notice_bench --recipients 200 --rate 100/s
 
-Prints the wall time of the whole command and the per-message cost; every message is one
-SMTP transaction (connect, STARTTLS, AUTH) plus the outbox's fsyncs and the Sent APPEND.
+Prints the wall and CPU time of the whole command, the per-message cost and how many SMTP
+logins it took (one connection for the run, plus one after each failure); each message is one
+SMTP transaction plus the outbox's fsyncs and the Sent APPEND.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mailtriage {' '.join(command[:2])} … --rate {args.rate}")
             print(f"  {out}")
             print(
-                f"  delivered {len(smtp.received)} messages; whole process {elapsed:.1f} s,"
+                f"  delivered {len(smtp.received)} messages over {smtp.logins} SMTP logins;"
+                f" whole process {elapsed:.1f} s (CPU {sync_bench.LAST_CPU[0]:.1f} s),"
                 f" {elapsed / max(1, len(smtp.received)) * 1000:.0f} ms per message"
             )
     finally:

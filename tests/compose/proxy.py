@@ -17,6 +17,7 @@ class FlakyProxy:
         self.close_after: int | None = None
         self.failures = 0
         self.connections = 0
+        self._open: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -35,6 +36,7 @@ class FlakyProxy:
                 client.close()
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.target))
+            self._open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, cut), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
 
@@ -53,6 +55,13 @@ class FlakyProxy:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
+
+    def drop_all(self) -> None:
+        """Cut every open connection now, as a server does to a client idle too long."""
+        for s in self._open:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        self._open.clear()
 
     def close(self) -> None:
         self._listener.close()

@@ -196,3 +196,40 @@ async def test_kill_9_before_the_acceptance_is_recorded_is_never_resent_blindly(
     await box.close()
     assert result.state == "failed" and "may have been sent" in item.reason
     assert len(smtp_server.received) == 1
+
+
+async def test_one_smtp_connection_for_a_run_replaced_when_dropped_or_after_a_451(
+    tmp_path: Path, imap_account, smtp_server, pki
+) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+    from dataclasses import replace
+
+    proxy = FlakyProxy(smtp_server.port)
+    config, _, reply = await _prepared(tmp_path, imap_account, proxy.port, pki)
+    box = outbox(config)
+
+    def queue(*numbers: int) -> None:
+        for n in numbers:  # no snapshot: the check-then-send would hold the 2nd reply
+            box.enqueue(replace(reply.message, message_id=f"<s{n}@example.jp>"), send_at=0)
+
+    try:
+        queue(0, 1, 2)
+        assert [r.state for r in await box.deliver_due()] == ["done"] * 3
+        assert (proxy.connections, smtp_server.logins) == (1, 1)  # one login for the run
+        proxy.drop_all()  # the server hangs up on the idle connection
+        queue(3, 4)
+        results = await box.deliver_due()
+        assert [r.state for r in results] == ["done"] * 2
+        assert [box.get(r.item_id).attempts for r in results] == [1, 1]  # no failed attempt
+        assert (proxy.connections, smtp_server.logins) == (2, 2)
+        smtp_server.fail_next = 1  # a 451 to DATA: that message waits, the connection goes
+        queue(5, 6)
+        assert [r.state for r in await box.deliver_due()] == ["queued", "done"]
+        assert smtp_server.logins == 3
+        assert [r.state for r in await box.deliver_due()] == ["done"]  # the retry, reused
+        assert smtp_server.logins == 3
+    finally:
+        await box.close()
+        proxy.close()
+    sent = Counter(parse(m.data)["Message-ID"] for m in smtp_server.received)
+    assert sent == {f"<s{n}@example.jp>": 1 for n in range(7)}

@@ -69,6 +69,8 @@ async def test_200_notices_with_an_smtp_fault_midway_exactly_once(
 
     # Exactly 200, one per customer, each to that customer alone, personalised.
     assert len(smtp_server.received) == COUNT
+    # over one SMTP connection, replaced after each of the two 451s
+    assert smtp_server.logins == 3
     rcpts = [tuple(m.rcpt_tos) for m in smtp_server.received]
     assert all(len(r) == 1 for r in rcpts)
     assert {r[0].lower() for r in rcpts} == {f"c{i:03d}@example.jp" for i in range(COUNT)}

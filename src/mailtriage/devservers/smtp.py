@@ -93,6 +93,7 @@ class SmtpServer:
         self.port = 0
         self.received: list[ReceivedMail] = []
         self.fail_next = 0
+        self.logins = 0  # successful AUTHs: how many connections a client opened to send
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -109,6 +110,8 @@ class SmtpServer:
             if expected is not None and hmac.compare_digest(
                 expected.encode("utf-8"), auth_data.password
             ):
+                with self._lock:
+                    self.logins += 1
                 return AuthResult(success=True)
         # handled=False makes aiosmtpd answer 535; the default handled=True answers nothing and
         # the client hangs until its timeout.

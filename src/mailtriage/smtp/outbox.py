@@ -28,7 +28,7 @@ from mailtriage.compose.message import OutgoingMessage, to_bytes
 from mailtriage.config import AccountConfig, Config, ConfigError
 from mailtriage.errors import MailtriageError
 from mailtriage.smtp.server_side import ServerSide, Snapshot
-from mailtriage.smtp.submit import SubmitError, submit
+from mailtriage.smtp.submit import SmtpSession, SubmitError
 from mailtriage.store.outbox import ACTIVE, OutboxItem, OutboxStore, outbox_path
 
 # Keywords on the Sent copy of an RFC 3834 auto-reply: `mt:auto-replied` marks it for KPIs
@@ -80,6 +80,8 @@ class Outbox:
     _store: OutboxStore = field(init=False, repr=False)
     _executor: ThreadPoolExecutor = field(init=False, repr=False)
     _server: ServerSide | None = field(default=None, init=False, repr=False)
+    # One SMTP connection for consecutive messages (a notice run), replaced after a failure.
+    _smtp: SmtpSession | None = field(default=None, init=False, repr=False)
     _passwords: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
 
@@ -221,10 +223,14 @@ class Outbox:
         """Deliver forever (the app's background worker) until stop is set."""
         while not stop.is_set():
             await self.deliver_due()
+            if self._smtp is not None:
+                await self._smtp.close_if_idle()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
     async def close(self) -> None:
+        if self._smtp is not None:
+            await self._smtp.close()
         if self._server is not None:
             await self._imap(lambda s: s.drop())
         self._executor.shutdown(wait=True)
@@ -328,10 +334,9 @@ class Outbox:
             self._store.transition(item.id, ("sending",), "sending", stage=name)
 
         try:
-            password = self._password("smtp")
-            answer = await submit(
-                smtp, password, item.mail_from, list(item.recipients), item.raw, stage
-            )
+            if self._smtp is None:
+                self._smtp = SmtpSession(smtp, self._password("smtp"))
+            answer = await self._smtp.send(item.mail_from, list(item.recipients), item.raw, stage)
         except SubmitError as exc:
             if not exc.certain:
                 self._store.transition(
