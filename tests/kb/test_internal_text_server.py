@@ -131,3 +131,28 @@ async def test_an_outbox_without_the_check_would_have_sent_it(team, smtp_server)
         await box.close()
     (mail,) = smtp_server.received
     assert INTERNAL in parse(mail.data).get_body().get_content()
+
+
+async def test_the_supervisor_approving_in_the_app_is_refused_with_the_line(
+    team, smtp_server
+) -> None:  # type: ignore[no-untyped-def]
+    from kb.helpers import until
+    from mailtriage.tui.app import make_app
+    from mailtriage.tui.review_screen import ReviewScreen
+
+    alice, carol = team["alice"], team["carol"]
+    await _submit_with_internal_text(alice)
+    await sync(carol)
+    app = make_app(carol, background_sync=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("v")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: len(screen.items) == 1)
+        await pilot.pause()
+        await pilot.press("a")
+        await until(pilot, lambda: any(REFUSED in n.message for n in app._notifications))
+        assert len(screen.items) == 1  # still there to return to its author
+    assert smtp_server.received == []
+    (pending,) = await review.pending_reviews(carol, "support")
+    assert pending.state == "pending"

@@ -143,6 +143,7 @@ class ReviewScreen(Screen[None]):
     @work(group="reviews", exit_on_error=False, description="deciding a review")
     async def decide(self, item: Any, note: str | None) -> None:
         from mailtriage.compose import review
+        from mailtriage.errors import MailtriageError
 
         app: Any = self.app
         try:
@@ -152,8 +153,8 @@ class ReviewScreen(Screen[None]):
                 app.deliver_loop()
             else:
                 decision = await review.return_to_author(app.config, app.account.name, item, note)
-        except review.ReviewError as exc:
-            self.notify(str(exc), severity="error")
+        except MailtriageError as exc:  # ReviewError; InternalTextError from the outbox
+            self.notify(str(exc), severity="error", timeout=12, markup=False)
             return
         self.notify(decision.message)
         if decision.warning:
