@@ -127,8 +127,13 @@ def _dump(data: Any) -> None:
 
 
 def _templates(config: Config, args: argparse.Namespace) -> int:
-    from mailtriage.compose.reply import template_dirs
-    from mailtriage.compose.templates import TemplateError, load_templates, render, sample_variables
+    from mailtriage.compose.templates import (
+        TemplateError,
+        load_templates,
+        render,
+        sample_variables,
+        template_dirs,
+    )
 
     try:
         templates = load_templates(template_dirs(config))
@@ -199,8 +204,13 @@ def _find_conversation(
 
 def _reply(config: Config, accounts: list[str], args: argparse.Namespace) -> int:
     from mailtriage.compose.message import AttachmentFile, ComposeError, to_bytes
-    from mailtriage.compose.reply import conversation_language, prepare_reply, template_dirs
-    from mailtriage.compose.templates import TemplateError, find_template, load_templates
+    from mailtriage.compose.reply import conversation_language, prepare_reply
+    from mailtriage.compose.templates import (
+        TemplateError,
+        find_template,
+        load_templates,
+        template_dirs,
+    )
 
     extra: dict[str, str] = {}
     for value in args.values:

@@ -55,8 +55,12 @@ def run_notice(config: Config, accounts: list[str], args: argparse.Namespace) ->
 
     from mailtriage.compose import notices
     from mailtriage.compose.message import ComposeError
-    from mailtriage.compose.reply import template_dirs
-    from mailtriage.compose.templates import TemplateError, find_template, load_templates
+    from mailtriage.compose.templates import (
+        TemplateError,
+        find_template,
+        load_templates,
+        template_dirs,
+    )
 
     account = accounts[0]
     try:

@@ -151,7 +151,7 @@ def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
     """Keep every account's cache current until interrupted; one line per event."""
     import asyncio
 
-    from mailtriage.compose.autoack import check_templates
+    from mailtriage.compose.ack_templates import check_templates
     from mailtriage.imap.account import AccountSync, SyncEvent
 
     if any(_Acknowledger.wanted(config, n) for n in names):

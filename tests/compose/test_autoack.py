@@ -227,7 +227,7 @@ def test_a_misspelt_ack_template_stops_the_app_and_sync_watch_at_start(
     import sys
 
     from mailtriage.cli import main
-    from mailtriage.compose.autoack import check_templates
+    from mailtriage.compose.ack_templates import check_templates
     from mailtriage.config import ConfigError
 
     config = _with_rule(make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert), "ackn")
@@ -262,7 +262,7 @@ def test_a_misspelt_ack_template_stops_the_app_and_sync_watch_at_start(
 def test_a_rule_ack_from_the_users_own_template_dir_is_accepted(
     tmp_path: Path, imap_account, smtp_server, pki, ack: str
 ) -> None:  # type: ignore[no-untyped-def]
-    from mailtriage.compose.autoack import check_templates
+    from mailtriage.compose.ack_templates import check_templates
     from mailtriage.config import ConfigError, load_config
 
     own = tmp_path / "my-templates"

@@ -11,8 +11,8 @@ import pytest
 
 from mailtriage.cli import main
 from mailtriage.compose.message import to_bytes
-from mailtriage.compose.reply import prepare_reply, template_dirs
-from mailtriage.compose.templates import find_template, load_templates
+from mailtriage.compose.reply import prepare_reply
+from mailtriage.compose.templates import find_template, load_templates, template_dirs
 from mailtriage.config import ConfigError, parse_config
 from mailtriage.rules.arrival import route_new_mail
 from mailtriage.sla.csat import CsatConfig, find_rating

@@ -43,3 +43,20 @@ def test_core_does_not_import_textual() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_start_up_check_of_ack_templates_stays_light() -> None:
+    # The app and sync --watch run it before they start (compose.ack_templates): reading
+    # the template names must not pull in Jinja, IMAP or SMTP.
+    code = (
+        "import sys\n"
+        "from mailtriage.compose.ack_templates import check_templates\n"
+        "from mailtriage.compose.templates import load_templates\n"
+        "from mailtriage.resources import data_dir\n"
+        "names = {t.name for t in load_templates([data_dir('templates')], compile=False)}\n"
+        "assert 'acknowledge' in names, names\n"
+        "heavy = ('jinja2', 'imapclient', 'aiosmtplib', 'textual')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -28,11 +28,12 @@ import email.policy
 import time
 from dataclasses import dataclass, replace
 
+from mailtriage.compose.ack_templates import enabled
 from mailtriage.compose.autoreply import AUTO_REPLY_HEADERS, may_auto_reply
 from mailtriage.compose.message import to_bytes
-from mailtriage.compose.reply import conversation_language, prepare_reply, template_dirs
-from mailtriage.compose.templates import find_template, load_templates
-from mailtriage.config import AccountConfig, Config, ConfigError
+from mailtriage.compose.reply import conversation_language, prepare_reply
+from mailtriage.compose.templates import find_template, load_templates, template_dirs
+from mailtriage.config import AccountConfig, Config
 from mailtriage.imap.decide_once import decide_once, open_inbox
 from mailtriage.smtp.outbox import Outbox
 from mailtriage.store import Store
@@ -97,48 +98,6 @@ class _Claims:
 def _ack_message_id(key: str, address: str) -> str:
     # Derived from the conversation: even two racing agents would send the same message.
     return f"<autoack.{key[:24]}@{address.rpartition('@')[2] or 'localhost'}>"
-
-
-def enabled(config: Config) -> bool:
-    """compose.auto_ack is set, or a routing rule acknowledges with a template of its own."""
-    return bool(config.compose.auto_ack) or any(r.ack for r in config.rules)
-
-
-def check_templates(config: Config) -> None:
-    """Raise ConfigError when an acknowledgement names a template that does not exist.
-
-    Templates are files beside the config, so the loader does not read them; the app and
-    `sync --watch` call this before they start. They refuse to start, as for any other config
-    error: otherwise every acknowledgement pass fails on that rule (and stops the pass for the
-    conversations after it) until someone reads the repeated message and fixes the name.
-    """
-    if not enabled(config):
-        return
-    from mailtriage.compose.templates import TemplateError
-
-    try:
-        templates = load_templates(template_dirs(config))
-    except TemplateError as exc:  # a file that does not parse would fail every pass too
-        raise ConfigError(
-            config.path, "templates", f"an acknowledgement template does not parse: {exc}"
-        ) from None
-    known = {t.key for t in templates} | {t.name for t in templates}
-    wanted = [
-        (f"rules.rule[{index}].ack", f"rule {rule.name!r} acknowledges with", rule.ack)
-        for index, rule in enumerate(config.rules)
-        if rule.ack
-    ]
-    if config.compose.auto_ack:
-        wanted.append(("compose.auto_ack", "auto_ack names", config.compose.auto_ack))
-    for key, who, name in wanted:
-        if name not in known:
-            names = ", ".join(sorted({t.name for t in templates})) or "none"
-            raise ConfigError(
-                config.path,
-                key,
-                f"{who} template {name!r}, which does not exist (templates: {names})",
-                "use one of those names, or add the template to a [templates] dirs directory",
-            )
 
 
 def template_for(config: Config, store: Store, key: str) -> str | None:

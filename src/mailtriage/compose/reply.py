@@ -19,7 +19,6 @@ from mailtriage.compose.message import (
 from mailtriage.compose.templates import Template, guess_language, render
 from mailtriage.compose.variables import build_variables, last_inbound
 from mailtriage.config import Config
-from mailtriage.resources import data_dir
 from mailtriage.sla.csat import survey_variables
 from mailtriage.smtp.server_side import Snapshot
 
@@ -31,11 +30,6 @@ class PreparedReply:
     warnings: list[str]  # encoding fallbacks
     snapshot: Snapshot  # hand to Outbox.enqueue for check-then-send
     language: str
-
-
-def template_dirs(config: Config) -> list[Any]:
-    """The shipped set first, then the user's directories (whose keys override)."""
-    return [data_dir("templates"), *config.compose.template_dirs]
 
 
 def conversation_language(conversation: Mapping[str, Any]) -> str:

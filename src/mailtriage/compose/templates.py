@@ -22,18 +22,25 @@ variables: Jinja never parses them, so `{{ 7*7 }}` written by a customer stays l
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from mailtriage.compose import filters
+from mailtriage.resources import data_dir
+
+if TYPE_CHECKING:
+    # Jinja2 is imported when a template is compiled, not with this module: the start-up
+    # check of the acknowledgement templates (compose.ack_templates) only reads names.
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from mailtriage.config import Config
 
 STATUSES_AFTER_SEND = ("unhandled", "in-progress", "done")
 _FRONT = "---"
@@ -107,7 +114,13 @@ class Suggestion:
     matched: tuple[str, ...] = field(default=())
 
 
-def parse_template(text: str, path: Path) -> Template:
+def template_dirs(config: Config) -> list[Path]:
+    """The shipped set first, then the user's directories (whose keys override)."""
+    return [data_dir("templates"), *config.compose.template_dirs]
+
+
+def parse_template(text: str, path: Path, *, compile: bool = True) -> Template:
+    """The template in text; compile=False reads the front matter only (its names)."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != _FRONT:
         raise TemplateError(path, 1, "missing front matter: the file must start with a --- line")
@@ -165,8 +178,9 @@ def parse_template(text: str, path: Path) -> Template:
         keywords=list_field("keywords"),
         subject_line=_line_of(lines, "subject") if "subject" in meta else 0,
     )
-    # Syntax errors surface when the set is loaded, not when an agent is about to send.
-    _compile(template)
+    if compile:
+        # Syntax errors surface when the set is loaded, not when an agent is about to send.
+        _compile(template)
     return template
 
 
@@ -177,8 +191,9 @@ def _line_of(lines: list[str], key: str) -> int:
     return 1
 
 
-def load_templates(dirs: Iterable[Path]) -> list[Template]:
-    """Every `*.j2` under the directories; a later directory's key overrides an earlier's."""
+def load_templates(dirs: Iterable[Path], *, compile: bool = True) -> list[Template]:
+    """Every `*.j2` under the directories; a later directory's key overrides an earlier's.
+    compile=False: front matter only (names, no Jinja)."""
     found: dict[str, Template] = {}
     for directory in dirs:
         if not directory.is_dir():
@@ -188,7 +203,7 @@ def load_templates(dirs: Iterable[Path]) -> list[Template]:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise TemplateError(path, 0, f"cannot read: {exc}") from exc
-            template = parse_template(text, path)
+            template = parse_template(text, path, compile=compile)
             found[template.key] = template
     return sorted(found.values(), key=lambda t: (t.language, t.name))
 
@@ -209,7 +224,11 @@ def find_template(templates: Iterable[Template], wanted: str, language: str | No
     return named[0]
 
 
-def _environment() -> SandboxedEnvironment:
+@functools.cache
+def _env() -> SandboxedEnvironment:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain-text mail: HTML escaping would corrupt it
@@ -221,32 +240,34 @@ def _environment() -> SandboxedEnvironment:
     return env
 
 
-_ENV = _environment()
-
-
 def _compile(template: Template) -> jinja2.Template:
+    import jinja2
+
+    env = _env()
     try:
-        code = _ENV.compile(template.body, filename=str(template.path))
+        code = env.compile(template.body, filename=str(template.path))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(template.path, exc.lineno, f"syntax error: {exc.message}") from exc
     try:
-        _ENV.from_string(template.subject)
+        env.from_string(template.subject)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             template.path, template.subject_line, f"subject: syntax error: {exc.message}"
         ) from exc
-    return _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None))
+    return env.template_class.from_code(env, code, env.make_globals(None))
 
 
 def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
     """Render subject and body; any error names the file and line (the subject's: its key)."""
+    import jinja2
+
     body_template = _compile(template)
     try:
         body = body_template.render(variables)
     except jinja2.TemplateError as exc:
         raise TemplateError(template.path, _error_line(exc, template), _describe(exc)) from exc
     try:
-        subject = _ENV.from_string(template.subject).render(variables)
+        subject = _env().from_string(template.subject).render(variables)
     except jinja2.TemplateError as exc:
         raise TemplateError(
             template.path, template.subject_line, f"subject: {_describe(exc)}"
@@ -256,6 +277,8 @@ def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
 
 
 def _describe(exc: jinja2.TemplateError) -> str:
+    import jinja2
+
     if isinstance(exc, jinja2.UndefinedError):
         return f"{exc.message}; give it a default, e.g. {{{{ x | default('…') }}}}"
     if isinstance(exc, jinja2.exceptions.SecurityError):

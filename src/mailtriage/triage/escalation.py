@@ -163,8 +163,8 @@ def build_holding_reply(
     now: float,
 ) -> PreparedReply:
     """The holding reply to the customer, from a template with `answer_by` filled in."""
-    from mailtriage.compose.reply import conversation_language, prepare_reply, template_dirs
-    from mailtriage.compose.templates import find_template, load_templates
+    from mailtriage.compose.reply import conversation_language, prepare_reply
+    from mailtriage.compose.templates import find_template, load_templates, template_dirs
 
     language = conversation_language(conversation)
     template = find_template(load_templates(template_dirs(config)), template_name, language)

@@ -638,8 +638,12 @@ class MailtriageApp(App[None]):
     # -- replies -----------------------------------------------------------------------------
 
     def action_reply(self, mode: str) -> None:
-        from mailtriage.compose.reply import template_dirs
-        from mailtriage.compose.templates import TemplateError, load_templates, suggest
+        from mailtriage.compose.templates import (
+            TemplateError,
+            load_templates,
+            suggest,
+            template_dirs,
+        )
         from mailtriage.tui.pickers import Picker, TextPrompt
 
         keys = self.triage_targets()
@@ -683,8 +687,13 @@ class MailtriageApp(App[None]):
 
     def _open_reply(self, conversation: dict[str, Any], template_key: str, mode: str) -> None:
         from mailtriage.compose.message import ComposeError
-        from mailtriage.compose.reply import prepare_reply, template_dirs
-        from mailtriage.compose.templates import TemplateError, find_template, load_templates
+        from mailtriage.compose.reply import prepare_reply
+        from mailtriage.compose.templates import (
+            TemplateError,
+            find_template,
+            load_templates,
+            template_dirs,
+        )
         from mailtriage.tui.compose_screen import ComposeScreen
 
         try:
@@ -1037,7 +1046,7 @@ def make_app(config: Config, **kwargs: Any) -> MailtriageApp:
 
 
 def run_app(config: Config, *, account: str | None = None) -> int:
-    from mailtriage.compose.autoack import check_templates
+    from mailtriage.compose.ack_templates import check_templates
 
     check_templates(config)  # ConfigError: refuse to start (see check_templates)
     setup_logging()
