@@ -1,6 +1,6 @@
 """Absurd sizes a stranger can send: 10,000-deep MIME nesting, 10,000 recipients, a thread of
-thousands of messages. Each must stay bounded in time and keep the app usable. (The 200 MB
-message is not generated here (the suite stays fast) and was not measured this session.)"""
+thousands of messages. Each must stay bounded in time and keep the app usable. (Very large
+messages: tests/faults/test_large_message.py, and bench/large_message.py at 200 MB.)"""
 
 from __future__ import annotations
 

@@ -129,6 +129,20 @@ class OutgoingMessage:
         return replace(self, body=body)
 
 
+QUOTE_LIMIT = 16 * 1024  # characters of the original a reply quotes at most
+
+
+def quoted_head(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """The original up to limit characters (at a line break), and a line saying what was left
+    out: a reply to a 200 MB log dump must not carry a megabyte of it back."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    head = head[: head.rfind("\n")] if "\n" in head else head
+    rest = len(text[len(head) :].encode("utf-8"))
+    return f"{head.rstrip()}\n[… {rest:,} more bytes of the original not quoted]"
+
+
 def header_text(value: str) -> str:
     """One line, no controls: what any header value from any source becomes."""
     value = unicodedata.normalize("NFC", value or "")
@@ -374,7 +388,9 @@ def build_reply(
                 cc.append(a)
     text = _with_signature(body, signature)
     if quote_original and (original.get("text") or "").strip():
-        text += "\n" + attribution(original, language) + "\n" + quote(original["text"]) + "\n"
+        text += (
+            "\n" + attribution(original, language) + "\n" + quote(quoted_head(original["text"]))
+        ) + "\n"
     mid = original.get("message_id")
     refs = _references(conversation, original)
     return OutgoingMessage(

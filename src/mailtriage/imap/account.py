@@ -14,6 +14,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from mailtriage.config import AccountConfig
@@ -78,6 +79,15 @@ class AccountSync:
             return
         mailbox, uidvalidity, uid, _ = location
         self._bodies.fetch_bodies([(rowid, mailbox, uidvalidity, uid)])
+
+    async def save_attachment(
+        self, mailbox: str, uid: int, attachment: dict[str, Any], directory: Path
+    ) -> Path:
+        """Download an attachment of a message too large to cache, streamed to a new file
+        in directory; see AccountSession.save_attachment for what it raises."""
+        return await self._call(  # type: ignore[no-any-return]
+            self._body_executor, self._bodies.save_attachment, mailbox, uid, attachment, directory
+        )
 
     async def close(self) -> None:
         await self._call(self._executor, self._session.close)

@@ -8,16 +8,18 @@ batch. Search finds a message by its body only once the body is here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import groupby
 
 import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.imap.commands import examine, uid_fetch_records
+from mailtriage.imap.large import LARGE_MESSAGE, fetch_large_body
 from mailtriage.store import Store
 
 BODY_BATCH = 50
+BATCH_BYTES = 16 * 1024 * 1024  # a batch of whole bodies stops growing here
 PREFETCH_LIMIT = 200  # bodies fetched after each sync, newest first; 0 turns prefetch off
 
 Location = tuple[int, str, int, int]  # (rowid, mailbox, uidvalidity, uid)
@@ -26,10 +28,11 @@ Location = tuple[int, str, int, int]  # (rowid, mailbox, uidvalidity, uid)
 def fetch_bodies(client: imapclient.IMAPClient, store: Store, locations: Sequence[Location]) -> int:
     """Fetch, parse and store these bodies; return how many were stored.
 
-    A mailbox whose UIDVALIDITY changed since is skipped: its next sync rebuilds it.
+    A mailbox whose UIDVALIDITY changed since is skipped: its next sync rebuilds it. A
+    message above LARGE_MESSAGE gets its text's first part and its attachments' list only
+    (imap.large); the others come whole, in batches of at most BODY_BATCH messages and
+    BATCH_BYTES, so a batch of large-ish mail never holds hundreds of MB at once.
     """
-    from mailtriage.mime import parse_message  # the heavy part; only when a body arrives
-
     stored = 0
     ordered = sorted(locations, key=lambda loc: (loc[1], loc[2]))
     for (mailbox, uidvalidity), group in groupby(ordered, key=lambda loc: (loc[1], loc[2])):
@@ -37,28 +40,71 @@ def fetch_bodies(client: imapclient.IMAPClient, store: Store, locations: Sequenc
         info = examine(client, mailbox).info
         if int(info.get(b"UIDVALIDITY", -1)) != uidvalidity:
             continue
-        for start in range(0, len(uids), BODY_BATCH):
-            chunk = uids[start : start + BODY_BATCH]
-            response = uid_fetch_records(
-                client, ",".join(str(u) for u in chunk), ["UID", "BODY.PEEK[]"]
-            )
-            parsed = [
-                (f.uid, f.literal, parse_message(f.literal))
-                for f in response
-                if f.literal is not None and f.uid in chunk
-            ]
-            with store.atomic():
-                for uid, raw, message in parsed:
+        sizes = {
+            f.uid: f.size or 0
+            for f in uid_fetch_records(client, _uid_set(uids), ["UID", "RFC822.SIZE"])
+        }
+        for uid in uids:
+            if sizes.get(uid, 0) > LARGE_MESSAGE:
+                body = fetch_large_body(client, uid, sizes[uid])
+                with store.atomic():
                     stored += store.set_body(
                         mailbox,
                         uidvalidity,
                         uid,
-                        text=message.text,
-                        text_from_html=message.text_from_html,
-                        attachments=[a.as_cached() for a in message.attachments],
-                        warnings=list(message.warnings),
-                        raw=raw,
+                        text=body.text,
+                        text_from_html=body.text_from_html,
+                        attachments=body.attachments,
+                        warnings=body.warnings,
+                        raw=None,
                     )
+        whole = [u for u in uids if u in sizes and sizes[u] <= LARGE_MESSAGE]
+        for chunk in _batches(whole, sizes):
+            stored += _fetch_whole(client, store, mailbox, uidvalidity, chunk)
+    return stored
+
+
+def _uid_set(uids: Sequence[int]) -> str:
+    return ",".join(str(u) for u in uids)
+
+
+def _batches(uids: Sequence[int], sizes: dict[int, int]) -> Iterator[list[int]]:
+    batch: list[int] = []
+    total = 0
+    for uid in uids:
+        if batch and (len(batch) >= BODY_BATCH or total + sizes[uid] > BATCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += sizes[uid]
+    if batch:
+        yield batch
+
+
+def _fetch_whole(
+    client: imapclient.IMAPClient, store: Store, mailbox: str, uidvalidity: int, chunk: list[int]
+) -> int:
+    from mailtriage.mime import parse_message  # the heavy part; only when a body arrives
+
+    response = uid_fetch_records(client, _uid_set(chunk), ["UID", "BODY.PEEK[]"])
+    parsed = [
+        (f.uid, f.literal, parse_message(f.literal))
+        for f in response
+        if f.literal is not None and f.uid in chunk
+    ]
+    stored = 0
+    with store.atomic():
+        for uid, raw, message in parsed:
+            stored += store.set_body(
+                mailbox,
+                uidvalidity,
+                uid,
+                text=message.text,
+                text_from_html=message.text_from_html,
+                attachments=[a.as_cached() for a in message.attachments],
+                warnings=list(message.warnings),
+                raw=raw,
+            )
     return stored
 
 
@@ -66,7 +112,8 @@ def prefetch(client: imapclient.IMAPClient, store: Store, limit: int = PREFETCH_
     """Bodies of the newest messages still without one, up to limit."""
     if limit <= 0:
         return 0
-    return fetch_bodies(client, store, store.missing_bodies(limit))
+    # A large message waits until it is opened: prefetch is for what is cheap to have ready.
+    return fetch_bodies(client, store, store.missing_bodies(limit, max_size=LARGE_MESSAGE))
 
 
 def ensure_conversation_bodies(account: AccountConfig, reader: Store, key: str) -> None:

@@ -14,6 +14,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import imapclient
 
@@ -21,6 +23,7 @@ from mailtriage.config import AccountConfig
 from mailtriage.errors import MailtriageError, NetworkError
 from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
 from mailtriage.imap.connection import connect
+from mailtriage.imap.large import DownloadWriteError
 from mailtriage.imap.sync import (
     Capabilities,
     Progress,
@@ -145,6 +148,29 @@ class AccountSession:
             return fetch_bodies(client, store, locations)
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "body fetch") from exc
+
+    def save_attachment(
+        self, mailbox: str, uid: int, attachment: dict[str, Any], directory: Path
+    ) -> Path:
+        """Download an attachment of a message too large to cache (imap.large) into directory.
+
+        Raises NetworkError when the connection fails, LookupError when the message is no
+        longer the one cached (expunged, or its folder's UIDVALIDITY changed), OSError when
+        the file cannot be written.
+        """
+        from mailtriage.imap.commands import examine
+        from mailtriage.imap.large import save_part
+
+        client, store = self._ensure()
+        try:
+            uidvalidity = int(examine(client, mailbox).info.get(b"UIDVALIDITY", -1))
+            if uid not in store.known_uids(mailbox, uidvalidity):
+                raise LookupError(f"{mailbox} changed on the server; sync, then save again")
+            return save_part(client, uid, attachment, directory)
+        except DownloadWriteError as exc:
+            raise OSError(f"could not write to {directory}: {exc}") from exc
+        except NETWORK_ERRORS as exc:
+            raise self._lost(exc, "attachment download") from exc
 
     @property
     def can_idle(self) -> bool:

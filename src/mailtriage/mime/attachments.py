@@ -41,19 +41,24 @@ def unused_path(directory: Path, filename: str) -> Path:
     return path
 
 
-def save_attachment(raw: bytes, part_index: int, filename: str, directory: Path) -> Path:
-    """Write the attachment into directory under a safe, unused name; return where it went."""
-    data = extract_attachment(raw, part_index)
+def create_unused(directory: Path, filename: str) -> tuple[Path, int]:
+    """Create a new 0600 file in directory under a safe, unused name: (path, open fd)."""
     directory.mkdir(parents=True, exist_ok=True)
     name = safe_filename(filename)
     for _ in range(100):
         path = unused_path(directory, name)
         try:
             # O_EXCL: if another process took the name since we looked, try the next one.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return path
     raise FileExistsError(f"no free name for {name} in {directory}")
+
+
+def save_attachment(raw: bytes, part_index: int, filename: str, directory: Path) -> Path:
+    """Write the attachment into directory under a safe, unused name; return where it went."""
+    data = extract_attachment(raw, part_index)
+    path, fd = create_unused(directory, filename)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return path

@@ -473,11 +473,19 @@ class Store:
         return int(count)
 
     def missing_bodies(
-        self, limit: int | None = None, *, conversation: str | None = None
+        self,
+        limit: int | None = None,
+        *,
+        conversation: str | None = None,
+        max_size: int | None = None,
     ) -> list[tuple[int, str, int, int]]:
-        """(rowid, mailbox, uidvalidity, uid) of messages still without a body, newest first."""
+        """(rowid, mailbox, uidvalidity, uid) of messages still without a body, newest first
+        (only those of at most max_size bytes, when given)."""
         sql = "SELECT id, mailbox, uidvalidity, uid FROM messages WHERE body_fetched = 0"
         params: list[Any] = []
+        if max_size is not None:
+            sql += " AND size <= ?"
+            params.append(max_size)
         if conversation is not None:
             sql += " AND conversation = ?"
             params.append(conversation)
@@ -504,9 +512,12 @@ class Store:
         text_from_html: bool,
         attachments: list[dict[str, Any]],
         warnings: list[str],
-        raw: bytes,
+        raw: bytes | None,
     ) -> bool:
-        """Fill in a message's body; False if it is gone (expunged or never cached)."""
+        """Fill in a message's body; False if it is gone (expunged or never cached).
+
+        raw is None for a message too large to keep (imap.large): its attachments then name
+        the server section they are downloaded from."""
         cursor = self.conn.execute(
             "UPDATE messages SET text=?, text_from_html=?, attachments=?, warnings=?, raw=?,"
             " body_fetched=1 WHERE mailbox=? AND uidvalidity=? AND uid=?",

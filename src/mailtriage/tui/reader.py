@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -458,6 +459,9 @@ class ReaderScreen(Screen[None]):
     def _save(self, message: dict[str, Any], attachment: dict[str, Any]) -> None:
         from mailtriage.mime.attachments import save_attachment
 
+        if "section" in attachment:
+            self._download(message, attachment)
+            return
         store = self.app.store  # type: ignore[attr-defined]
         raw = listing.raw_message(store.conn, message["mailbox"], message["uid"])
         if raw is None:
@@ -472,3 +476,32 @@ class ReaderScreen(Screen[None]):
             self.notify(f"Could not save: {exc}", severity="error")
             return
         self.notify(f"Saved {path}", timeout=6)
+
+    @work(group="download", exit_on_error=False, description="saving an attachment")
+    async def _download(self, message: dict[str, Any], attachment: dict[str, Any]) -> None:
+        """An attachment of a message too large to cache: streamed from the server to disk."""
+        from mailtriage.errors import MailtriageError
+        from mailtriage.imap.large import human_size
+
+        syncer = self.app.syncer  # type: ignore[attr-defined]
+        name = one_line(attachment["filename"] or "(unnamed)")
+        if syncer is None:
+            self.notify(
+                f"Could not save {name}: its message is too large to keep in the cache and"
+                " the server is not connected",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(
+            f"Downloading {name} ({human_size(attachment['size'])})…", timeout=4, markup=False
+        )
+        target = self.app.config.ui.downloads  # type: ignore[attr-defined]
+        try:
+            path = await syncer.save_attachment(
+                message["mailbox"], message["uid"], attachment, target
+            )
+        except (MailtriageError, LookupError, OSError) as exc:
+            self.notify(f"Could not save {name}: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Saved {path}", timeout=6, markup=False)
