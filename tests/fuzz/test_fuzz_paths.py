@@ -80,12 +80,16 @@ SUBJECTS = ["ログインできません", "Re: ログインできません", "�
 
 
 @st.composite
-def mailbox(draw: st.DrawFn, distinct_subjects: bool = False) -> list[bytes]:
+def mailbox(
+    draw: st.DrawFn, distinct_subjects: bool = False, duplicate_ids: bool = False
+) -> list[bytes]:
     """A small mailbox whose messages point at each other, at themselves and at missing
-    ones at random. distinct_subjects: no subject fallback can apply (references only)."""
+    ones at random. distinct_subjects: no subject fallback can apply (references only).
+    duplicate_ids: Message-IDs may repeat, or be missing."""
     count = draw(st.integers(1, 10))
-    # Unique Message-IDs: with duplicates the grouping depends on arrival order too.
     own_ids = draw(st.permutations(IDS))
+    if duplicate_ids:
+        own_ids = [draw(st.sampled_from([*IDS[:4], None])) for _ in range(count)]
     messages = []
     for i in range(count):
         refs = draw(st.lists(st.sampled_from(IDS), max_size=4))
@@ -102,7 +106,8 @@ def mailbox(draw: st.DrawFn, distinct_subjects: bool = False) -> list[bytes]:
                 message_id=own_ids[i],
                 in_reply_to=draw(st.one_of(st.none(), st.sampled_from(IDS))),
                 references=refs,
-                minutes=draw(st.integers(0, 5)) * 10 + i,
+                # equal times happen (a mailer's one-second clock): ties must not matter
+                minutes=draw(st.integers(0, 5)) * 10 + (i if not duplicate_ids else 0),
             )
         )
     return messages
@@ -128,20 +133,37 @@ def _partition(store: Store) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
-def _thread(raws: list[bytes], directory: Path, seed: int | None) -> set[frozenset[int]]:
-    """Insert as a sync would (in two batches, shuffled when seed is given), check the
-    cache's own invariants, and return how the messages were grouped."""
+def _keyed(store: Store) -> dict[str, frozenset[int]]:
+    """conversation key -> its messages' uids: the grouping and the keys the team shares."""
+    groups: dict[str, set[int]] = {}
+    for conv, uid in store.conn.execute("SELECT conversation, uid FROM messages"):
+        groups.setdefault(conv, set()).add(uid)
+    return {k: frozenset(g) for k, g in groups.items()}
+
+
+def _batches(rows: list, seed: int | None) -> list[list]:  # type: ignore[type-arg]
+    """All in one batch (seed None), else shuffled and cut into 1 to 4 batches at random."""
+    if seed is None:
+        return [rows]
+    rng = random.Random(seed)
+    rows = rows[:]
+    rng.shuffle(rows)
+    cuts = sorted(rng.sample(range(1, len(rows)), min(len(rows) - 1, rng.randint(0, 3))))
+    return [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
+
+
+def _thread(
+    raws: list[bytes], directory: Path, seed: int | None, keyed: bool = False
+) -> set[frozenset[int]] | dict[str, frozenset[int]]:
+    """Insert as a sync would (in batches, shuffled when seed is given), check the cache's
+    own invariants, and return how the messages were grouped (with their keys if keyed)."""
     config = demo_config(directory)
     rows = _rows(config, raws)
-    if seed is not None:
-        random.Random(seed).shuffle(rows)
     store = Store(config.accounts["demo"].cache_path)
     try:
-        cut = len(rows) // 2 if seed is not None else len(rows)
-        for batch in (rows[:cut], rows[cut:]):
-            if batch:
-                with store.atomic():
-                    store.insert_messages(batch)
+        for batch in _batches(rows, seed):
+            with store.atomic():
+                store.insert_messages(batch)
         conn = store.conn
         (orphans,) = conn.execute(
             "SELECT COUNT(*) FROM messages WHERE conversation NOT IN"
@@ -154,7 +176,12 @@ def _thread(raws: list[bytes], directory: Path, seed: int | None) -> set[frozens
         assert counted == len(raws)
         (fts,) = conn.execute("SELECT COUNT(*) FROM messages_fts").fetchone()
         assert fts == len(raws)
-        return _partition(store)
+        (stale,) = conn.execute(
+            "SELECT COUNT(*) FROM conversations c WHERE message_count !="
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation = c.key)"
+        ).fetchone()
+        assert stale == 0
+        return _keyed(store) if keyed else _partition(store)
     finally:
         store.close()
 
@@ -173,10 +200,47 @@ def test_threading_keeps_the_cache_whole_in_any_batch_order(raws: list[bytes], s
 @given(raws=mailbox(distinct_subjects=True), seed=st.integers(0, 2**16))
 def test_reference_threading_does_not_depend_on_batch_order(raws: list[bytes], seed: int) -> None:
     """Threading by References/In-Reply-To (self-references and missing parents included)
-    groups the same way whatever order the sync's batches arrive in. (The subject fallback
-    does depend on order: docs/faults.md, "Found".)"""
+    groups the same way whatever order the sync's batches arrive in."""
     with tempfile.TemporaryDirectory() as tmp:
         assert _thread(raws, Path(tmp) / "a", None) == _thread(raws, Path(tmp) / "b", seed)
+
+
+@CACHE_SETTINGS
+@given(
+    raws=st.one_of(mailbox(), mailbox(duplicate_ids=True)),
+    seeds=st.lists(st.integers(0, 2**16), min_size=2, max_size=2),
+)
+def test_conversations_and_keys_are_a_function_of_the_set(
+    raws: list[bytes], seeds: list[int]
+) -> None:
+    """Any permutation and batching of a mailbox — self-references, cycles, missing parents,
+    duplicate or missing Message-IDs, subject-only threads, equal times — yields the same
+    conversations under the same keys as inserting it oldest first in one batch. (It did
+    not: with the subject fallback the grouping depended on arrival order.)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        expected = _thread(raws, Path(tmp) / "a", None, keyed=True)
+        for n, seed in enumerate(seeds):
+            assert _thread(raws, Path(tmp) / f"b{n}", seed, keyed=True) == expected
+
+
+def test_subject_fallback_example_that_used_to_depend_on_order() -> None:
+    """docs/faults.md's example: five messages with one subject from one customer, the
+    first referencing itself. Oldest first they form one conversation; two batches in
+    another order formed two."""
+    raws = [
+        make_message(
+            subject="返金について",
+            message_id=f"<s{i}@x.jp>",
+            references=["<s0@x.jp>"] if i == 0 else [],
+            minutes=i,
+        )
+        for i in range(5)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        expected = _thread(raws, Path(tmp) / "a", None, keyed=True)
+        assert len(expected) == 1
+        for seed in range(20):
+            assert _thread(raws, Path(tmp) / f"b{seed}", seed, keyed=True) == expected
 
 
 # -- search --------------------------------------------------------------------------------

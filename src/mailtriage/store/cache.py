@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mailtriage.store.events import rekey_events
 from mailtriage.store.version import SCHEMA_VERSION
 from mailtriage.triage.state import MessageState, derive_state
 from mailtriage.triage.threads import (
@@ -288,6 +289,7 @@ class Store:
             [survivor, *losers],
         )
         self.conn.execute(f"DELETE FROM conversations WHERE key IN ({lmarks})", losers)
+        rekey_events(self.conn, losers, survivor)
         return survivor
 
     def update_flags(

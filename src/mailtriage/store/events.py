@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +155,17 @@ def forget_presence(conn: sqlite3.Connection, uidvalidity: int, uids: Iterable[i
 
 
 # -- reads --------------------------------------------------------------------------------
+
+
+def rekey_events(conn: sqlite3.Connection, old: Sequence[str], new: str) -> None:
+    """A conversation merged into or renamed to `new`: its cached events and presence follow,
+    so lookups by key (KPIs, review state, the last event) keep finding them. The server's
+    items keep the key they were logged under; conversation_aliases covers those."""
+    marks = ",".join("?" * len(old))
+    for table in ("app_events", "app_presence"):
+        conn.execute(
+            f"UPDATE {table} SET conversation=? WHERE conversation IN ({marks})", [new, *old]
+        )
 
 
 def conversation_aliases(conn: sqlite3.Connection, key: str) -> set[str]:
