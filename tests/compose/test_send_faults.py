@@ -208,26 +208,29 @@ async def test_one_smtp_connection_for_a_run_replaced_when_dropped_or_after_a_45
     config, _, reply = await _prepared(tmp_path, imap_account, proxy.port, pki)
     box = outbox(config)
 
-    def queue(*numbers: int) -> None:
+    def queue(*numbers: int, at: float = 0) -> None:
         for n in numbers:  # no snapshot: the check-then-send would hold the 2nd reply
-            box.enqueue(replace(reply.message, message_id=f"<s{n}@example.jp>"), send_at=0)
+            box.enqueue(replace(reply.message, message_id=f"<s{n}@example.jp>"), send_at=at)
 
     try:
         queue(0, 1, 2)
+        queue(3, at=time.time() + 2)  # due soon (a notice run's next slot): kept open
         assert [r.state for r in await box.deliver_due()] == ["done"] * 3
         assert (proxy.connections, smtp_server.logins) == (1, 1)  # one login for the run
-        proxy.drop_all()  # the server hangs up on the idle connection
-        queue(3, 4)
-        results = await box.deliver_due()
-        assert [r.state for r in results] == ["done"] * 2
-        assert [box.get(r.item_id).attempts for r in results] == [1, 1]  # no failed attempt
-        assert (proxy.connections, smtp_server.logins) == (2, 2)
+        proxy.drop_all()  # the server hangs up on the kept connection
+        (result,) = await box.deliver_due(now=time.time() + 3)
+        assert result.state == "done" and box.get(result.item_id).attempts == 1  # no failure
+        assert (proxy.connections, smtp_server.logins) == (2, 2)  # replaced at once
+        # nothing else due: hung up, so the next reply logs in again
+        queue(4)
+        assert [r.state for r in await box.deliver_due()] == ["done"]
+        assert smtp_server.logins == 3
         smtp_server.fail_next = 1  # a 451 to DATA: that message waits, the connection goes
         queue(5, 6)
         assert [r.state for r in await box.deliver_due()] == ["queued", "done"]
-        assert smtp_server.logins == 3
+        assert smtp_server.logins == 5  # one for the 451, a fresh one after it
         assert [r.state for r in await box.deliver_due()] == ["done"]  # the retry, reused
-        assert smtp_server.logins == 3
+        assert smtp_server.logins == 5
     finally:
         await box.close()
         proxy.close()

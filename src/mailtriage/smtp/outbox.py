@@ -36,6 +36,10 @@ from mailtriage.store.outbox import ACTIVE, OutboxItem, OutboxStore, outbox_path
 # does not move the conversation to In progress.
 AUTO_SENT_FLAGS = ("mt:auto-replied", "mt:status/unhandled")
 
+# deliver_due keeps its SMTP connection while another message is due this soon (the next
+# slot of a notice run), and hangs up otherwise.
+KEEP_SMTP_SECONDS = 5.0
+
 # Test seam (tests/compose/test_send_crash.py): SIGKILL ourselves at a named point.
 CRASH_ENV = "MAILTRIAGE_TEST_CRASH_AT"
 
@@ -223,8 +227,6 @@ class Outbox:
         """Deliver forever (the app's background worker) until stop is set."""
         while not stop.is_set():
             await self.deliver_due()
-            if self._smtp is not None:
-                await self._smtp.close_if_idle()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
@@ -243,10 +245,14 @@ class Outbox:
             self._lock = asyncio.Lock()
         async with self._lock:
             results = []
-            for item in self._store.due(time.time() if now is None else now):
+            moment = time.time() if now is None else now
+            for item in self._store.due(moment):
                 result = await self._deliver(item)
                 if result is not None:
                     results.append(result)
+            if self._smtp is not None and not self._store.due(moment + KEEP_SMTP_SECONDS):
+                # Nothing due soon (a reply, not a notice run): no idle connection left open.
+                await self._smtp.close()
             return results
 
     async def _deliver(self, item: OutboxItem) -> Delivery | None:

@@ -136,11 +136,6 @@ class SmtpSession:
         self.logins += 1
         return client
 
-    async def close_if_idle(self) -> None:
-        """Hang up a connection nobody used for IDLE_SECONDS (a long-running app)."""
-        if self._client is not None and time.monotonic() - self._used > IDLE_SECONDS:
-            await self.close()
-
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None and client.is_connected:
