@@ -22,6 +22,7 @@ from mailtriage.cli_escalation import COMMANDS as ESCALATION_COMMANDS
 from mailtriage.cli_escalation import add_escalation_commands, run_escalation_command
 from mailtriage.cli_kb import COMMANDS as KB_COMMANDS
 from mailtriage.cli_kb import add_kb_commands, run_kb_command
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.cli_reports import COMMANDS as REPORT_COMMANDS
 from mailtriage.cli_reports import add_report_commands, run_report_command
 from mailtriage.cli_triage import COMMANDS as TRIAGE_COMMANDS
@@ -75,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch new mail and changes into the cache",
         description="One-shot sync of every account's INBOX and Sent folders.",
     )
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    add_account(p)
+    add_json(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument(
         "--watch",
@@ -97,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="which folder to list (default: unhandled)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON array")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "show",
@@ -107,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show a conversation by its id (any unique prefix of 4+).",
     )
     p.add_argument("id", help="conversation id, e.g. K3F9Q2AB (a unique prefix is enough)")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "search",
@@ -121,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", nargs="+", help="terms, phrases and filters; all must match")
     p.add_argument("--limit", type=int, metavar="N", help="at most N conversations")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON array")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "demo",

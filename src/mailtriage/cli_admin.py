@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.config import Config, ConfigError, check_agent_name
 from mailtriage.errors import MailtriageError
 
@@ -27,9 +28,9 @@ def add_admin_commands(
         "deleted on the server too.",
     )
     p.add_argument("customer", metavar="CUSTOMER", help="the customer's email address")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    add_account(p)
     p.add_argument("--offline", action="store_true", help="do not ask the server what remains")
-    p.add_argument("--json", action="store_true", help="print a JSON object per account")
+    add_json(p)
 
     p = sub.add_parser(
         "reassign",
@@ -41,9 +42,9 @@ def add_admin_commands(
     )
     p.add_argument("from_agent", metavar="FROM", help="the agent whose conversations move")
     p.add_argument("to_agent", metavar="TO", help="a team member, or - to unassign")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    add_account(p)
     p.add_argument("--dry-run", action="store_true", help="list what would move, change nothing")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_json(p)
 
 
 def run_admin_command(config: Config, accounts: list[str], args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.config import Config
 from mailtriage.runner import run_async
 
@@ -57,8 +58,8 @@ def add_compose_commands(
     p.add_argument(
         "--force", action="store_true", help="send even if the conversation changed meanwhile"
     )
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "outbox",
@@ -72,8 +73,8 @@ def add_compose_commands(
     p.add_argument("--cancel", type=int, metavar="N", help="cancel an unsent item")
     p.add_argument("--force", action="store_true", help="with --retry: skip check-then-send")
     p.add_argument("--all", dest="show_all", action="store_true", help="include sent/cancelled")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON array")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "templates",
@@ -82,7 +83,7 @@ def add_compose_commands(
         description="List the reply templates (shipped + templates.dirs). --check renders "
         "every one against a sample conversation and exits 2 on any error.",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON array")
+    add_json(p)
     p.add_argument("--check", action="store_true", help="render every template; fail on errors")
 
     p = sub.add_parser(
@@ -102,8 +103,8 @@ def add_compose_commands(
     p.add_argument("--note", help="with return: why (shown to the author)")
     p.add_argument("--now", action="store_true", help="with approve: send now and wait for it")
     p.add_argument("--all", dest="show_all", action="store_true", help="include decided drafts")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_account(p)
+    add_json(p)
 
 
 def run_compose_command(config: Config, accounts: list[str], args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any
 
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.config import Config
 from mailtriage.runner import run_async
 
@@ -56,8 +57,8 @@ def add_escalation_commands(
         metavar="TEXT",
         help="the date the holding reply promises (default: 3 business days from now)",
     )
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "deescalate",
@@ -67,8 +68,8 @@ def add_escalation_commands(
     )
     p.add_argument("id", help="conversation id (a unique prefix of 4+ is enough)")
     p.add_argument("--note", required=True, help="what came back (an internal note)")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "notice",
@@ -101,8 +102,8 @@ def add_escalation_commands(
         metavar="N/s",
         help="messages per second (N/s or N/min; default 10/s)",
     )
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "handover",
@@ -115,8 +116,8 @@ def add_escalation_commands(
     p.add_argument("from_agent", metavar="FROM", help="the agent going away")
     p.add_argument("to_agent", metavar="TO", help="the colleague taking over")
     p.add_argument("--note", required=True, help="the handover note (申し送り)")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_account(p)
+    add_json(p)
 
     p = sub.add_parser(
         "away",
@@ -126,8 +127,8 @@ def add_escalation_commands(
         "server (by `handover`). --back NAME marks NAME back for everyone.",
     )
     p.add_argument("--back", metavar="NAME", help="mark NAME back")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-    p.add_argument("--json", action="store_true", help="print a JSON array")
+    add_account(p)
+    add_json(p)
 
 
 def run_escalation_command(config: Config, accounts: list[str], args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from mailtriage.cli_options import add_json
 from mailtriage.config import Config
 
 EXIT_NOT_FOUND = 1
@@ -28,7 +29,7 @@ def add_kb_commands(
         "exits 2 when a file does not parse or a link is broken.",
     )
     p.add_argument("--check", action="store_true", help="check the articles (see above)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json(p)
     kb_sub = p.add_subparsers(dest="kb_command", metavar="SUBCOMMAND")
     s = kb_sub.add_parser(
         "search",
@@ -39,12 +40,12 @@ def add_kb_commands(
     )
     s.add_argument("text", nargs="+", help="what to look for")
     s.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (default 20)")
-    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    add_json(s, inherited=True)
     s = kb_sub.add_parser(
         "show", parents=[common], help="one article", description="Print one article."
     )
     s.add_argument("article", help="its id: the path in the KB without .md (faq/password)")
-    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    add_json(s, inherited=True)
 
 
 def article_json(article: Any, today: date, score: float | None = None) -> dict[str, Any]:

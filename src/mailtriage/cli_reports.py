@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.config import Config
 from mailtriage.runner import run_async
 
@@ -37,9 +38,9 @@ def add_report_commands(
     p.add_argument("--until", metavar="DATE", help="until, exclusive (default: now)")
     p.add_argument("--by", choices=("agent", "tag", "day"), help="a table grouped by this")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(out)
     out.add_argument("--csv", action="store_true", help="print the table as CSV")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    add_account(p)
 
     p = sub.add_parser(
         "sla",
@@ -50,8 +51,8 @@ def add_report_commands(
     which = p.add_mutually_exclusive_group()
     which.add_argument("--overdue", action="store_true", help="only overdue ones")
     which.add_argument("--due-soon", action="store_true", help="only those due soon")
-    p.add_argument("--json", action="store_true", help="print a JSON array")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    add_json(p)
+    add_account(p)
 
     p = sub.add_parser(
         "rules",
@@ -65,8 +66,8 @@ def add_report_commands(
     mode.add_argument("--apply", action="store_true", help="apply to recent conversations")
     mode.add_argument("--plan", action="store_true", help="show what --apply would do")
     p.add_argument("--since", metavar="DATE", help="customer mail since (default: 1 day ago)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
+    add_json(p)
+    add_account(p)
 
 
 def parse_when(text: str, config: Config) -> float:

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from mailtriage.cli_options import add_account, add_json
 from mailtriage.config import Config, ConfigError, check_agent_name
 from mailtriage.runner import run_async
 from mailtriage.triage.state import STATUSES
@@ -37,8 +38,8 @@ def add_triage_commands(
         return p
 
     def finish(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--account", default=argparse.SUPPRESS, help="only this account")
-        p.add_argument("--json", action="store_true", help="print a JSON object")
+        add_account(p)
+        add_json(p)
 
     finish(
         command(
