@@ -67,7 +67,8 @@ def run_team_watch(
                         raise
                     stop.wait(MISSING_FOLDER_POLL)
                     continue
-                session.idle(idle_refresh, stop)
+                # The app folder's own UIDs: its flag changes must never land on INBOX rows.
+                session.idle(idle_refresh, stop, folder=account.app_folder)
                 leave_selected(client)
                 backoff = BACKOFF_FIRST
                 continue

@@ -69,6 +69,7 @@ def run_watch(
     leader = SyncLeader(account.cache_path, role)
     session = AccountSession(account, password)
     backoff = BACKOFF_FIRST
+    resynced = False
     try:
         while not stop.is_set():
             if not leader.try_acquire():
@@ -92,15 +93,15 @@ def run_watch(
                     fetched += report.bodies
                     if not report.bodies or fetched >= WATCH_PREFETCH or stop.is_set():
                         break
-                if report.bodies:
-                    # Prefetch re-selected INBOX, and a SELECT reports no change made before
-                    # it: a keyword set during the prefetch would wait for the next wake-up.
-                    # A second (QRESYNC: one round trip) pass picks it up before IDLE.
-                    again = session.sync(inbox_last=True, prefetch_limit=0)
-                    if _changes(again):
-                        emit("changed", _changes(again))
                 backoff = BACKOFF_FIRST
                 if session.can_idle:
+                    # A change made during the sync or the prefetch is never reported by
+                    # IDLE (it predates the EXAMINE): sync again first (once; a server whose
+                    # state never settles must not keep us from IDLE).
+                    if session.select_for_idle("INBOX") and not resynced:
+                        resynced = True
+                        continue
+                    resynced = False
                     emit("idle", "up to date; waiting for mail (IDLE)")
                     # Keyword changes arrive with their UID and go straight into the cache;
                     # only new mail and expunges (or the refresh timer) end the IDLE. A
