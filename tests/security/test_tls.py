@@ -70,6 +70,44 @@ def test_context_verifies_and_refuses_below_tls12() -> None:
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
 
 
+@pytest.mark.parametrize("bundle", ["unset", "in the directory", "elsewhere"])
+def test_system_roots_come_from_the_hashed_directory(
+    tmp_path: Path, imap_account, monkeypatch: pytest.MonkeyPatch, bundle: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The system's roots are looked up in its hashed directory (parsing the whole bundle
+    cost 40-90 ms of every start), unless SSL_CERT_FILE names a bundle kept elsewhere,
+    which is then read: a root only there is still trusted."""
+    import subprocess
+
+    ca = imap_account.ca_file.read_bytes()
+    roots = tmp_path / "certs"
+    roots.mkdir()
+    (roots / "00000000.0").write_text("")  # a hashed directory, without our CA yet
+    monkeypatch.setenv("SSL_CERT_DIR", str(roots))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    if bundle == "elsewhere":
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "bundle.pem").write_bytes(ca)
+        monkeypatch.setenv("SSL_CERT_FILE", str(other / "bundle.pem"))
+    else:
+        name = subprocess.run(
+            ["openssl", "x509", "-hash", "-noout", "-in", str(imap_account.ca_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        (roots / f"{name}.0").write_bytes(ca)
+        if bundle == "in the directory":
+            (roots / "ca-certificates.crt").write_text("")
+            monkeypatch.setenv("SSL_CERT_FILE", str(roots / "ca-certificates.crt"))
+    server = _server(port=imap_account.tls_port, ca_file=None, username=imap_account.username)
+    client = connect(server, imap_account.password)  # verified against the system roots
+    client.logout()
+    parsed = tls_context(server).cert_store_stats()["x509"]
+    assert parsed == (1 if bundle == "elsewhere" else 0)
+
+
 def test_imap_untrusted_certificate_is_one_precise_line(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
     # No ca_file: Dovecot's certificate comes from a private CA the system does not trust.
     config = write_config(tmp_path, imap_account, ca_file=None)

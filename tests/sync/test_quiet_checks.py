@@ -1,6 +1,6 @@
 """What a watch does when nothing (or something elsewhere) changes, against a real Dovecot:
-a no-change sync is one STATUS per folder, never an EXAMINE, and the team watch's IDLE on the
-app folder never mistakes that folder's UIDs for INBOX's."""
+a no-change sync never EXAMINEs (a STATUS per folder; a NOOP for the INBOX it keeps selected),
+and the team watch's IDLE on the app folder never mistakes that folder's UIDs for INBOX's."""
 
 from __future__ import annotations
 
@@ -65,10 +65,17 @@ async def test_a_no_change_sync_selects_nothing_and_a_change_is_still_found(
         other.expunge()
         assert session.sync().vanished == 1
         other.logout()
-        # The watch's select before IDLE: now equal to the cache, so no second sync.
+        # The watch's select before IDLE: equal to the cache, so straight to IDLE.
         assert session.select_for_idle("INBOX") is False
+        with commands_sent(session) as sent:
+            assert session.sync().new == 0
+            assert session.select_for_idle("INBOX") is False
+        # INBOX: one NOOP on the selected folder; Sent and the app folder: STATUS.
+        assert sent.count("NOOP") == 1 and not {"EXAMINE", "SELECT"} & set(sent), sent
+        # INBOX stays selected: mail arriving now is reported when IDLE starts.
         imap_account.append("INBOX", make_message(message_id="<s3@x.jp>", minutes=5))
-        assert session.select_for_idle("INBOX") is True  # arrived after the sync
+        assert session.idle(5.0, threading.Event()) is True
+        assert session.sync().new == 1
     finally:
         session.close()
 

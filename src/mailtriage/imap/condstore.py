@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import imapclient
 from imapclient.response_parser import parse_fetch_response
@@ -127,7 +128,10 @@ def read_flags(
 
 
 def keywords_allowed(
-    client: imapclient.IMAPClient, probe_folder: str | None = None, folder: str = "INBOX"
+    client: imapclient.IMAPClient,
+    probe_folder: str | None = None,
+    folder: str = "INBOX",
+    selected: dict[bytes, Any] | None = None,
 ) -> bool:
     """Whether the server lets us create keywords: `\\*` in PERMANENTFLAGS at SELECT.
 
@@ -135,9 +139,10 @@ def keywords_allowed(
     that sends no PERMANENTFLAGS at all allows everything (RFC 3501 7.1). Some servers omit
     `\\*` yet keep keywords (pymap); with probe_folder (the app's own folder) a missing `\\*`
     is checked by appending a probe item with a keyword there, reading it back and deleting
-    it. Leaves no particular mailbox selected.
+    it. Leaves no particular mailbox selected. `selected`: the answer to a SELECT of folder
+    the caller just made.
     """
-    info = client.select_folder(folder)
+    info = selected if selected is not None else client.select_folder(folder)
     permanent = info.get(b"PERMANENTFLAGS")
     if permanent is None or b"\\*" in tuple(permanent):
         return True

@@ -36,6 +36,8 @@ from mailtriage.store import Store
 
 # Responses during IDLE that mean the selected mailbox changed.
 _CHANGE_WORDS = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
+# The same, as imaplib files them among a command's untagged responses.
+_CHANGE_NAMES = ("EXISTS", "EXPUNGE", "FETCH", "VANISHED")
 # A readable socket that yields no complete line this many times in a row has hit EOF:
 # imapclient's idle_check() swallows EOF and returns [] (TLS records without data do too,
 # but never many times in a row).
@@ -57,6 +59,11 @@ class AccountSession:
         self.caps: Capabilities | None = None
         self.folders: list[tuple[str, str]] | None = None  # (name, role), found once
         self._verified: dict[str, tuple[object, ...]] = {}  # see FolderSync.verified
+        # The folder selected on this connection whose every change since its SELECT is in
+        # the cache (checked at select time; IDLE and NOOP since then applied or reported
+        # each change), else None. Such a folder's no-change sync is one NOOP: a STATUS or
+        # EXAMINE of a 100k INBOX makes Dovecot reopen it, ~90 ms of its CPU.
+        self._clean: str | None = None
         # Said once per account at the first sync when the server refuses custom keywords
         # (status in folders; triage.folders), else None.
         self.notice: str | None = None
@@ -100,13 +107,19 @@ class AccountSession:
         """Sync, then fetch bodies newest first: as many as arrived now (up to the limit),
         or with backfill (a long-running watch) up to the limit of those still missing."""
         client, store = self._ensure()
+        clean, self._clean = self._clean, None
+        just_selected = False
         try:
             if self.folders is None:
                 # A LIST per sync would be a third of a no-change sync inside the app.
                 from mailtriage.imap.condstore import keywords_allowed
                 from mailtriage.triage.folders import notice
 
-                allowed = keywords_allowed(client, self.account.app_folder)
+                # Its SELECT opens INBOX anyway: it doubles as INBOX's no-change check.
+                selected = client.select_folder("INBOX")
+                allowed = keywords_allowed(client, self.account.app_folder, selected=selected)
+                if self._selected(client) and self._matches_cache("INBOX", selected):
+                    clean, just_selected = "INBOX", True
                 self.folders = find_folders(client, self.account, keywords=allowed)
                 store.set_status_folders(None if allowed else dict(self.account.status_folders))
                 self.notice = (
@@ -118,6 +131,10 @@ class AccountSession:
             from mailtriage.imap.appfolder import sync_team_state
 
             sync_team_state(client, store, self.account)
+            # A NOOP right after the SELECT would only cost Dovecot its first full look at
+            # a 100k INBOX (~85 ms of its CPU, measured) to learn nothing new.
+            if clean is not None and not self._quiet(client, store, clean, ask=not just_selected):
+                clean = None  # reading the app folder deselected it, or it changed
             report = sync_account(
                 client,
                 store,
@@ -127,12 +144,15 @@ class AccountSession:
                 inbox_last,
                 self.folders,
                 self._verified,
+                unchanged=clean,
             )
             store.apply_folder_state()  # status folders only: a no-op with keywords
             if any(f.missing for f in report.folders):
                 self.folders = None  # look again next time (a renamed Sent may be back)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
             report.bodies = prefetch(client, store, wanted)
+            # Still so unless something was selected meanwhile, which _quiet then notices.
+            self._clean = clean
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "sync") from exc
         except sqlite3.OperationalError as exc:
@@ -144,6 +164,7 @@ class AccountSession:
 
     def fetch_bodies(self, locations: Sequence[Location]) -> int:
         client, store = self._ensure()
+        self._clean = None  # it EXAMINEs each folder it reads
         try:
             return fetch_bodies(client, store, locations)
         except NETWORK_ERRORS as exc:
@@ -162,6 +183,7 @@ class AccountSession:
         from mailtriage.imap.large import save_part
 
         client, store = self._ensure()
+        self._clean = None  # it EXAMINEs the message's folder
         try:
             uidvalidity = int(examine(client, mailbox).info.get(b"UIDVALIDITY", -1))
             if uid not in store.known_uids(mailbox, uidvalidity):
@@ -175,27 +197,66 @@ class AccountSession:
     def select_for_idle(self, folder: str = "INBOX") -> bool:
         """EXAMINE folder so IDLE watches it; True when the server's state already differs
         from the cache's (a change between the sync and now, which IDLE would never report),
-        so a sync must come first. A plain EXAMINE: a few ms at 100k, where sync's
-        `(QRESYNC …)` one costs Dovecot 60-140 ms."""
-        client, store = self._ensure()
+        so a sync must come first. Nothing at all when the sync just found the selected
+        folder clean (the watch loop's usual wake-up without news)."""
+        client, _ = self._ensure()
+        if self._clean == folder and self._selected(client) and not _pending_change(client):
+            return False  # selected, and the sync just now found it unchanged
+        self._clean = None
         try:
             info = client.select_folder(folder, readonly=True)
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, f"EXAMINE {folder}") from exc
-        state = store.mailbox_state(folder)
-        if state is None:
+        if not self._matches_cache(folder, info):
             return True
-        server = (
-            info.get(b"UIDVALIDITY"),
-            info.get(b"UIDNEXT"),
-            info.get(b"HIGHESTMODSEQ") if self.caps and self.caps.condstore else None,
-        )
+        self._clean = folder
+        return False
+
+    def _matches_cache(self, folder: str, info: dict[bytes, Any]) -> bool:
+        """Whether a SELECT/EXAMINE answer says the server holds what the cache has."""
+        assert self.store is not None and self.client is not None
+        state = self.store.mailbox_state(folder)
+        if state is None or self.caps is None or not self.caps.condstore:
+            return False  # without MODSEQ a flag change would go unnoticed
+        server = (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"HIGHESTMODSEQ"))
         if server != (state.uidvalidity, state.uidnext, state.highestmodseq):
-            return True
+            return False
         exists = int(info.get(b"EXISTS", 0))
-        return self._verified.get(folder, (None,) * 4)[3] != exists and (
-            store.count_uids(folder, state.uidvalidity) != exists
-        )
+        if self._verified.get(folder, (None,) * 4)[3] != exists and (
+            self.store.count_uids(folder, state.uidvalidity) != exists
+        ):
+            return False
+        # The SELECT's own EXISTS/FLAGS lines: from here on, any such line is a change.
+        self.client._imap.untagged_responses = {}
+        return True
+
+    def _selected(self, client: imapclient.IMAPClient) -> bool:
+        # Only a server with UNSELECT deselects without selecting something else (see
+        # appfolder.leave_selected), so only there does "still selected" mean "same folder".
+        return client._imap.state == "SELECTED" and bool(client.has_capability("UNSELECT"))
+
+    def _quiet(
+        self, client: imapclient.IMAPClient, store: Store, folder: str, *, ask: bool = True
+    ) -> bool:
+        """NOOP on the clean selected folder (unless not `ask`): False when anything but flag
+        changes arrived (new mail, expunges: a sync must look); flag changes are applied, as
+        during IDLE."""
+        if not self._selected(client) or _pending_change(client):
+            # Another SELECT since (its EXISTS line), or a change reported along with an
+            # earlier command's answer.
+            return False
+        if not ask:
+            return True
+        _, responses = client.noop()
+        client._imap.untagged_responses = {}
+        state = store.mailbox_state(folder)
+        flags, other = _classify(responses)
+        if other or state is None:
+            return False
+        if flags:
+            with store.atomic():
+                store.update_flags(folder, state.uidvalidity, flags)
+        return True
 
     @property
     def can_idle(self) -> bool:
@@ -220,6 +281,7 @@ class AccountSession:
         stop was set. Checks stop once a second, so cancelling takes at most that long.
         """
         client, store = self._ensure()
+        clean, self._clean = self._clean, None
         state = store.mailbox_state(folder)
         deadline = time.monotonic() + seconds
         sock = client.socket()
@@ -255,7 +317,9 @@ class AccountSession:
                 if empty >= _EMPTY_WAKEUPS_MEAN_EOF:
                     raise imapclient.exceptions.IMAPClientAbortError("server closed the connection")
             sock.settimeout(timeout)
-            client.idle_done()
+            # Changes that arrived between the last check and DONE: a quiet IDLE keeps the
+            # folder clean (see _clean), so none may be dropped here.
+            changed = handle(client.idle_done()[1]) or changed
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "IDLE") from exc
         except BaseException:
@@ -265,9 +329,12 @@ class AccountSession:
         finally:
             with contextlib.suppress(OSError):
                 sock.settimeout(timeout)
+        if not changed and clean == folder:
+            self._clean = clean  # every change during IDLE was a flag change, applied
         return changed
 
     def drop_client(self) -> None:
+        self._clean = None
         if self.client is not None:
             with contextlib.suppress(OSError):
                 self.client.shutdown()
@@ -281,6 +348,10 @@ class AccountSession:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+def _pending_change(client: imapclient.IMAPClient) -> bool:
+    return any(word in client._imap.untagged_responses for word in _CHANGE_NAMES)
 
 
 def _classify(

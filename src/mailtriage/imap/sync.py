@@ -533,10 +533,12 @@ def sync_account(
     inbox_last: bool = False,
     folders: list[tuple[str, str]] | None = None,
     verified: dict[str, tuple[object, ...]] | None = None,
+    unchanged: str | None = None,
 ) -> SyncReport:
     """Sync INBOX and Sent (INBOX last with inbox_last: a change to it found meanwhile is
     then fetched last, just before IDLE); verified is a long-lived session's memo of folders
-    it found complete (see FolderSync)."""
+    it found complete (see FolderSync); unchanged, the selected folder the caller has just
+    proven unchanged (AccountSession: a NOOP), is skipped."""
     started = time.perf_counter()
     if caps is None:
         caps = enable_extensions(client)
@@ -547,9 +549,12 @@ def sync_account(
     # Nothing selected, so each folder's STATUS answers from the server (FolderSync); the
     # EXAMINE of a changed folder selects only that one, never one checked after it.
     status_check = client.has_capability("UNSELECT")
-    if status_check and client._imap.state == "SELECTED":
+    if status_check and unchanged is None and client._imap.state == "SELECTED":
         client.unselect_folder()
     for folder, role in folders:
+        if folder == unchanged:
+            report.folders.append(FolderReport(folder, unchanged=True))
+            continue
         report.folders.append(
             FolderSync(
                 client, store, account, folder, role, progress, caps, verified, status_check

@@ -236,6 +236,11 @@ class ReaderScreen(Screen[None]):
         self.query_one("#customer-panel").display = show
 
     def data_changed(self) -> None:
+        # Mounted is not composed: a reload in between (or while the screen is being popped)
+        # finds no widgets (NoMatches '#reader-title' in the full suite under load 10);
+        # on_mount loads it anyway.
+        if not self.query("#reader-title"):
+            return
         self.load(keep_scroll=True)
 
     def show_status(self, text: str) -> None:
