@@ -156,3 +156,23 @@ async def test_the_supervisor_approving_in_the_app_is_refused_with_the_line(
     assert smtp_server.received == []
     (pending,) = await review.pending_reviews(carol, "support")
     assert pending.state == "pending"
+
+
+def test_the_guard_follows_the_kb_files_even_when_another_process_indexed_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.helpers import article, open_kb
+    from mailtriage.config import KbConfig
+    from mailtriage.kb.insert import InternalTextGuard
+
+    root = tmp_path / "kb"
+    line = "経理チャンネルに請求IDを書いて依頼すること（社外秘の手順です）"
+    path = article(root, "procedure", "手順", f"{line}\n", audience="customer-facing")
+    settings = KbConfig(path=root, index_path=tmp_path / "index" / "kb-index.sqlite3")
+    guard = InternalTextGuard(settings)
+    monkeypatch.setattr(InternalTextGuard, "REFRESH", 0.0)
+    guard.check(f"お客様へ\n{line}\n")  # customer-facing: fine
+    path.write_text(path.read_text(encoding="utf-8").replace("customer-facing", "internal"))
+    open_kb(root, tmp_path).close()  # the app's KB takes the change into the shared index
+    with pytest.raises(InternalTextError, match="'procedure'"):
+        guard.check(f"お客様へ\n{line}\n")

@@ -20,6 +20,7 @@ from mailtriage.errors import MailtriageError
 from mailtriage.kb.article import Article, markdown_to_text
 from mailtriage.kb.base import KnowledgeBase
 from mailtriage.kb.check import resolve_link
+from mailtriage.store import kb_index
 
 log = logging.getLogger(__name__)
 HOW = ("excerpt", "link")
@@ -140,6 +141,7 @@ class InternalTextGuard:
     def __init__(self, settings: Any):  # config.KbConfig
         self.settings = settings
         self._passages: list[tuple[Article, int, str, str]] | None = None
+        self._fingerprint: str | None = None
         self._checked = 0.0
 
     def _current(self) -> list[tuple[Article, int, str, str]]:
@@ -156,8 +158,11 @@ class InternalTextGuard:
                 log.warning("internal-text check without the knowledge base: %s", exc)
                 return self._passages or []
             try:
-                if self._passages is None or kb.changes.any:
-                    self._passages = _passages(kb)
+                # Not kb.changes: the index is shared, so another process (the app) may have
+                # taken in a change already; what counts is whether we have seen it.
+                fingerprint = kb_index.internal_fingerprint(kb.conn)
+                if self._passages is None or fingerprint != self._fingerprint:
+                    self._passages, self._fingerprint = _passages(kb), fingerprint
             finally:
                 kb.close()
             self._checked = now

@@ -400,6 +400,16 @@ def document_frequency(conn: sqlite3.Connection, term: str) -> int:
     return int(count)
 
 
+def internal_fingerprint(conn: sqlite3.Connection) -> str:
+    """Changes whenever an internal-only article is added, edited, removed or made
+    customer-facing (kb.insert re-reads their passages only then)."""
+    (value,) = conn.execute(
+        "SELECT group_concat(ident || ':' || sha256, ' ') FROM (SELECT ident, sha256"
+        " FROM kb_articles WHERE error IS NULL AND audience != 'customer-facing' ORDER BY ident)"
+    ).fetchone()
+    return value or ""
+
+
 def count(conn: sqlite3.Connection) -> int:
     (n,) = conn.execute("SELECT count(*) FROM kb_articles WHERE error IS NULL").fetchone()
     return int(n)
