@@ -11,7 +11,7 @@ import pytest
 
 from mailtriage.demo.corpus import build_demo_corpus
 from mailtriage.imap import parsing
-from mailtriage.imap.commands import Fetched
+from mailtriage.imap.commands import Fetched, FetchLine, records
 from mailtriage.imap.parsing import Batch, Parser, parse_rows
 from mailtriage.store import Store
 from support.mailfactory import make_message
@@ -30,6 +30,26 @@ def _fetched() -> list[Fetched]:
     ]
 
 
+def _as_lines(fetched: list[Fetched]) -> list[FetchLine]:
+    """The FETCH responses a server sends for these records, as uid_fetch_lines reads them."""
+    lines = []
+    for f in fetched:
+        assert f.literal is not None
+        head = (
+            f"* {f.uid} FETCH (UID {f.uid} FLAGS ({' '.join(f.flags or [])}) INTERNALDATE"
+            f' "{f.internaldate}" RFC822.SIZE {f.size} MODSEQ ({f.modseq})'
+            f" BODY[HEADER.FIELDS (DATE FROM)] {{{len(f.literal)}}}\r\n)\r\n"
+        )
+        lines.append((head.encode(), f.literal))
+    return lines
+
+
+def _submit(parser: Parser, fetched: list[Fetched]) -> list[object]:
+    lines = _as_lines(fetched)
+    assert records(lines) == fetched  # what the worker decodes is what was sent
+    return parser.submit(BATCH, lines, {f.uid for f in fetched}).result(timeout=60)
+
+
 def _started(parser: Parser) -> None:
     assert parser._ready is not None
     parser._ready.result(timeout=60)  # the spawned worker has imported the parser
@@ -41,7 +61,7 @@ def test_worker_rows_equal_inline_rows(tmp_path: Path, imap_account) -> None:  #
     parser = Parser(account, total=parsing.WORKER_THRESHOLD)
     try:
         _started(parser)
-        remote = parser.submit(BATCH, fetched).result(timeout=60)
+        remote = _submit(parser, fetched)
         worker_pids = [p.pid for p in parser._pool._processes.values()]  # type: ignore[union-attr]
     finally:
         parser.close()
@@ -59,8 +79,8 @@ def test_a_killed_worker_falls_back_to_inline(tmp_path: Path, imap_account) -> N
         for process in parser._pool._processes.values():  # type: ignore[union-attr]
             os.kill(process.pid, signal.SIGKILL)
             process.join(10)
-        first = parser.submit(BATCH, fetched).result(timeout=60)
-        second = parser.submit(BATCH, fetched).result(timeout=60)
+        first = _submit(parser, fetched)
+        second = _submit(parser, fetched)
     finally:
         parser.close()
     assert first == second == parse_rows(account, BATCH, fetched)

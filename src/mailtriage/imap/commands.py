@@ -110,18 +110,22 @@ def _run(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, lis
     return typ, data
 
 
-def uid_fetch_records(
+FetchLine = tuple[bytes, bytes | None]  # one FETCH response: its line(s) and its literal
+
+
+def uid_fetch_lines(
     client: imapclient.IMAPClient,
     uid_set: str,
     items: Sequence[str],
     modifiers: Sequence[str] = (),
-) -> list[Fetched]:
-    """UID FETCH read straight off the connection's buffered file.
+) -> list[FetchLine]:
+    """UID FETCH read straight off the connection's buffered file, undecoded.
 
     imaplib's response loop costs ~100 µs a message (regex dispatch, untagged bookkeeping),
     more than parsing the headers themselves; here a message is two readline()s and a read().
     Other untagged responses in between (EXISTS, EXPUNGE) are dropped: the next sync's
-    SELECT reports them again.
+    SELECT reports them again. records() decodes the lines, wherever that is cheapest (a
+    large sync does it in its parse worker, imap.parsing).
     """
     args = ["UID", "FETCH", uid_set, "(" + " ".join(items) + ")"]
     if modifiers:
@@ -129,7 +133,7 @@ def uid_fetch_records(
     imap = client._imap
     tag = imap._command(*args)
     readline, read = imap.file.readline, imap.file.read
-    records: list[Fetched] = []
+    lines: list[FetchLine] = []
     while True:
         line = readline()
         if not line.endswith(b"\n"):
@@ -141,7 +145,7 @@ def uid_fetch_records(
                 raise imapclient.exceptions.IMAPClientError(
                     f"UID FETCH failed: {line.decode('utf-8', 'replace').strip()}"
                 )
-            return records
+            return lines
         literal: bytes | None = None
         marker = _LITERAL_AT_END.search(line)
         while marker is not None:
@@ -158,9 +162,23 @@ def uid_fetch_records(
         if line.startswith(b"* BYE"):
             raise imaplib.IMAP4.abort(line.decode("utf-8", "replace").strip())
         if _IS_FETCH.match(line):
-            record = _record(line, literal)
-            if record is not None:
-                records.append(record)
+            lines.append((line, literal))
+
+
+def records(lines: Sequence[FetchLine]) -> list[Fetched]:
+    """Fetched records of FETCH lines; a FETCH without UID is dropped (nothing to key it by)."""
+    found = (_record(line, literal) for line, literal in lines)
+    return [record for record in found if record is not None]
+
+
+def uid_fetch_records(
+    client: imapclient.IMAPClient,
+    uid_set: str,
+    items: Sequence[str],
+    modifiers: Sequence[str] = (),
+) -> list[Fetched]:
+    """UID FETCH of atoms and one literal, decoded (see uid_fetch_lines)."""
+    return records(uid_fetch_lines(client, uid_set, items, modifiers))
 
 
 def uid_fetch(

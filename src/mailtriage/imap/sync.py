@@ -30,7 +30,7 @@ import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import ServerError
-from mailtriage.imap.commands import Fetched, examine, uid_fetch_records
+from mailtriage.imap.commands import Fetched, FetchLine, examine, uid_fetch_lines, uid_fetch_records
 from mailtriage.store import MessageRow, Store
 from mailtriage.store.cache import MailboxState
 from mailtriage.triage.threads import normalize_subject
@@ -468,8 +468,8 @@ class FolderSync:
         chunks = list(_growing_chunks(new[::-1]))
         batch = Batch(self.folder, self.role, uidvalidity)
 
-        def fetch(chunk: Sequence[int]) -> list[Fetched]:
-            return uid_fetch_records(self.client, ",".join(uid_ranges(sorted(chunk))), items)
+        def fetch(chunk: Sequence[int]) -> list[FetchLine]:
+            return uid_fetch_lines(self.client, ",".join(uid_ranges(sorted(chunk))), items)
 
         # Three stages: a reader thread fetches batch n+2 while the parser (a worker process
         # for large syncs, imap.parsing) decodes batch n+1 and this thread stores batch n.
@@ -493,7 +493,7 @@ class FolderSync:
         # Leaving `bulk` commits the bulk load (search and indexes built then); an exception
         # rolls it back to the batch committed before it.
         with bulk, ThreadPoolExecutor(1, thread_name_prefix="imap-fetch") as reader:
-            pending: Future[list[Fetched]] | None = reader.submit(fetch, chunks[0])
+            pending: Future[list[FetchLine]] | None = reader.submit(fetch, chunks[0])
             previous: tuple[Future[list[MessageRow]], int] | None = None
             try:
                 for index, chunk in enumerate(chunks):
@@ -501,7 +501,7 @@ class FolderSync:
                     response = pending.result()
                     following = index + 1 < len(chunks)
                     pending = reader.submit(fetch, chunks[index + 1]) if following else None
-                    current = parser.submit(batch, _one_per_uid(response, set(chunk)))
+                    current = parser.submit(batch, response, set(chunk))
                     if previous is not None:
                         store(previous[0].result(), previous[1])
                     previous = (current, len(chunk))
@@ -513,15 +513,6 @@ class FolderSync:
                     # A failure here (disk full) must not leave a FETCH running on the
                     # connection; the caller decides what to do with the connection.
                     wait([pending])
-
-
-def _one_per_uid(response: list[Fetched], wanted: set[int]) -> list[Fetched]:
-    """The answer for each wanted UID; an unsolicited FLAGS-only FETCH must not replace it."""
-    best: dict[int, Fetched] = {}
-    for fetched in response:
-        if fetched.uid in wanted and (fetched.uid not in best or fetched.literal is not None):
-            best[fetched.uid] = fetched
-    return list(best.values())
 
 
 def sync_account(
