@@ -62,9 +62,14 @@ def last_id(conn: sqlite3.Connection) -> int:
     return int(found)
 
 
+# What json.dumps(value, ensure_ascii=False) does, minus building an encoder per call: that
+# was half the cost of encoding 700k lists in an initial sync of 100k messages.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json(value: list[object]) -> str:
     # Most lists here are empty (cc, warnings, attachments of a header-only row).
-    return json.dumps(value, ensure_ascii=False) if value else "[]"
+    return _encode(value) if value else "[]"
 
 
 def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
