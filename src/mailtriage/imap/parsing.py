@@ -15,6 +15,7 @@ dataclass instances cost ~3x as much.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -78,6 +79,10 @@ def parse_lines(
 def _init(account: AccountConfig) -> None:
     global _account
     _account = account
+    # The worker lives for one fetch and builds only acyclic rows; the cyclic collector
+    # re-scanning them cost a fifth of its CPU (100k messages: 7.1 s -> 5.4 s without).
+    # What cycles a malformed header's exception leaves go with the process.
+    gc.disable()
 
 
 def _ready() -> None:

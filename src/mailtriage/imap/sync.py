@@ -19,6 +19,7 @@ How changes are found, by capability:
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -117,6 +118,22 @@ def _growing_chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
         yield items[start : start + size]
         start += size
         size = min(size * 2, MAX_FETCH_BATCH)
+
+
+@contextlib.contextmanager
+def _cycle_collection_paused(large: bool) -> Iterator[None]:
+    """Pause the cyclic garbage collector for a large fetch: its rows are plain tuples,
+    lists and strings (no cycles), yet at 100k messages the collector spent 1.2 s of the
+    storing process's CPU re-scanning them. Re-enabled at the end, which collects whatever
+    cycles appeared meanwhile (the app's own, a few seconds' worth)."""
+    if not large or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _internaldate(text: str | None) -> datetime | None:
@@ -492,7 +509,11 @@ class FolderSync:
 
         # Leaving `bulk` commits the bulk load (search and indexes built then); an exception
         # rolls it back to the batch committed before it.
-        with bulk, ThreadPoolExecutor(1, thread_name_prefix="imap-fetch") as reader:
+        with (
+            _cycle_collection_paused(total >= BULK_MIN),
+            bulk,
+            ThreadPoolExecutor(1, thread_name_prefix="imap-fetch") as reader,
+        ):
             pending: Future[list[FetchLine]] | None = reader.submit(fetch, chunks[0])
             previous: tuple[Future[list[MessageRow]], int] | None = None
             try:
