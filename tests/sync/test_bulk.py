@@ -98,20 +98,30 @@ def test_bulk_load_gives_the_same_cache_as_batch_by_batch(
     tmp_path: Path, imap_account, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     _seed(imap_account)
-    bulk_loads: list[int] = []
-    real = Store.bulk_load
-    monkeypatch.setattr(Store, "bulk_load", lambda self: (bulk_loads.append(1), real(self))[1])
-    caches = []
-    for name, threshold in (("batches", 10**9), ("bulk", 2)):
+    in_bulk: list[bool] = []  # per batch stored: inside a bulk load?
+    stored = Store.insert_messages
+
+    def noting(self: Store, rows):  # type: ignore[no-untyped-def]
+        in_bulk.append(self._bulk)
+        return stored(self, rows)
+
+    monkeypatch.setattr(Store, "insert_messages", noting)
+    caches, paths = [], []
+    # The third sync's bulk load runs out of time after its first batch (BULK_SECONDS):
+    # it commits there and stores the last batch on its own.
+    for name, threshold, seconds in (("batches", 10**9, 10.0), ("bulk", 2, 10.0), ("cut", 2, 0)):
         monkeypatch.setattr(sync, "BULK_MIN", threshold)
         monkeypatch.setattr(sync, "BULK_AFTER", sync.FETCH_BATCH)
+        monkeypatch.setattr(sync, "BULK_SECONDS", seconds)
         (tmp_path / name).mkdir()
         account = account_config(tmp_path / name, imap_account)
+        in_bulk.clear()
         assert _one_sync(account) == TOTAL
         assert _whole(account.cache_path) == TOTAL
         caches.append(_contents(account.cache_path))
-    assert bulk_loads == [1]  # only the second sync loaded in bulk
-    assert caches[0] == caches[1]
+        paths.append(list(in_bulk))
+    assert paths == [[False] * 3, [False, True, True], [False, True, False]]
+    assert caches[0] == caches[1] == caches[2]
 
 
 def test_sigkill_mid_bulk_load_then_resume(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
