@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.config import AccountConfig
 from mailtriage.imap import sync
 from mailtriage.imap.session import AccountSession, CacheWriteError
 from mailtriage.store import Store
 from support.configs import write_config
 from support.mailfactory import make_message
 from sync.conftest import account_config
+from sync.test_faults import one_sync
 
 pytestmark = pytest.mark.server
 
@@ -51,14 +51,6 @@ def _seed(imap) -> None:  # type: ignore[no-untyped-def]
 def bulk_soon(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "BULK_MIN", 2)
     monkeypatch.setattr(sync, "BULK_AFTER", sync.FETCH_BATCH)
-
-
-def _one_sync(account: AccountConfig) -> int:
-    session = AccountSession(account, account.imap.resolve_password())
-    try:
-        return session.sync(prefetch_limit=0).new
-    finally:
-        session.close()
 
 
 def _contents(path: Path) -> tuple[object, ...]:
@@ -116,7 +108,7 @@ def test_bulk_load_gives_the_same_cache_as_batch_by_batch(
         (tmp_path / name).mkdir()
         account = account_config(tmp_path / name, imap_account)
         in_bulk.clear()
-        assert _one_sync(account) == TOTAL
+        assert one_sync(account) == TOTAL
         assert _whole(account.cache_path) == TOTAL
         caches.append(_contents(account.cache_path))
         paths.append(list(in_bulk))
@@ -153,7 +145,7 @@ def test_sigkill_mid_bulk_load_then_resume(tmp_path: Path, imap_account) -> None
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert _whole(account.cache_path) == sync.FETCH_BATCH  # the batch before the bulk load
-    assert _one_sync(account) == TOTAL - sync.FETCH_BATCH
+    assert one_sync(account) == TOTAL - sync.FETCH_BATCH
     assert _whole(account.cache_path) == TOTAL
     store = Store(account.cache_path, readonly=True)
     try:
@@ -191,5 +183,5 @@ def test_disk_full_mid_bulk_load_rolls_back_to_the_batch_before(
         session.close()
     assert _whole(account.cache_path) == sync.FETCH_BATCH
     monkeypatch.setattr(Store, "insert_messages", stored)
-    assert _one_sync(account) == TOTAL - sync.FETCH_BATCH
+    assert one_sync(account) == TOTAL - sync.FETCH_BATCH
     assert _whole(account.cache_path) == TOTAL
