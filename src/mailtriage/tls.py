@@ -11,6 +11,8 @@ from mailtriage.config import ServerConfig
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
 _NAME_MISMATCH = {62, 64}
 _HASHED = re.compile(r"^[0-9a-f]{8}\.\d+$")
+# What OpenSSL says when the other end answers in clear text (a plaintext or STARTTLS port).
+_NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"}
 
 
 def tls_context(server: ServerConfig) -> ssl.SSLContext:
@@ -61,6 +63,12 @@ def describe_tls_failure(exc: BaseException, where: str, server: ServerConfig) -
                 f" set {server.key_prefix}.ca_file"
             )
         if isinstance(current, ssl.SSLError):
+            if current.reason in _NOT_TLS:
+                return (
+                    f"{where}: TLS handshake failed ({current.reason}): the server did not"
+                    " answer in TLS; is this its STARTTLS or plaintext port? check"
+                    f" {server.key_prefix}.port and .security"
+                )
             return f"{where}: TLS handshake failed ({current.reason or current})"
         current = current.__cause__ or current.__context__
         seen += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -175,3 +176,34 @@ def test_a_reply_quotes_at_most_the_quote_limit() -> None:
     rest = len(text[len(quoted) :].encode())
     assert marker == f"[… {rest:,} more bytes of the original not quoted]"
     assert quoted_head("short\n") == "short\n"
+
+
+def test_a_download_cut_midway_leaves_no_file_and_works_next_time(tmp_path: Path, dovecot) -> None:  # type: ignore[no-untyped-def]
+    from mailtriage.errors import NetworkError
+    from mailtriage.imap.session import AccountSession
+    from sync.conftest import new_account, via_proxy
+    from sync.proxy import FaultProxy
+
+    imap = new_account(dovecot)
+    big = with_attachment(9 * MB)  # 12 MB on the wire: above LARGE_MESSAGE
+    uid = imap.append("INBOX", big.raw)
+    downloads = tmp_path / "downloads"
+    with FaultProxy(dovecot.imap_port) as proxy:
+        account = via_proxy(tmp_path, imap, proxy)
+        session = AccountSession(account, account.imap.resolve_password())
+        session.sync()
+        assert len(session.cache().missing_bodies()) == 1  # not prefetched
+        session.fetch_bodies(session.cache().missing_bodies())
+        (attachments,) = session.cache().conn.execute("SELECT attachments FROM messages").fetchone()
+        (attachment,) = json.loads(attachments)
+        proxy.cut_after = proxy._server_bytes + 6 * MB  # two chunks in
+        with pytest.raises(NetworkError) as lost:
+            session.save_attachment("INBOX", uid, attachment, downloads)
+        message = str(lost.value)
+        assert "connection lost during attachment download" in message and "\n" not in message
+        assert list(downloads.iterdir()) == []  # no half file to mistake for the whole
+        proxy.cut_after = None
+        path = session.save_attachment("INBOX", uid, attachment, downloads)
+        session.close()
+    assert path.name == "logs.zip"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == big.attachment_sha256

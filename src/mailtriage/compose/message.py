@@ -130,6 +130,9 @@ class OutgoingMessage:
 
 
 QUOTE_LIMIT = 16 * 1024  # characters of the original a reply quotes at most
+# Recipients a reply-all may have: a stranger who lists 10,000 addresses must not turn one
+# keypress into mail from the company to all of them.
+REPLY_ALL_LIMIT = 50
 
 
 def quoted_head(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -386,6 +389,12 @@ def build_reply(
             if a and a.email.lower() not in taken:
                 taken.add(a.email.lower())
                 cc.append(a)
+        if len(to) + len(cc) > REPLY_ALL_LIMIT:
+            raise ComposeError(
+                f"reply-all would write to {len(to) + len(cc):,} people (more than"
+                f" {REPLY_ALL_LIMIT}); reply to the sender only, or add the people you mean"
+                " by hand"
+            )
     text = _with_signature(body, signature)
     if quote_original and (original.get("text") or "").strip():
         text += (

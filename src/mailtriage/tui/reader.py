@@ -29,12 +29,21 @@ from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 
 WIDE_READER = 110  # below this the customer panel hides (toggle with h)
 READER_MESSAGES = 100  # widgets for the newest messages only (see _thread_items)
+HEADER_ADDRESSES = 20  # To/Cc addresses shown with H
 
 
 def _address(a: dict[str, str]) -> str:
     name = one_line(a.get("name", ""))
     email = one_line(a.get("email", ""))
     return f"{name} <{email}>" if name else email
+
+
+def _addresses(found: list[dict[str, str]]) -> str:
+    """The first HEADER_ADDRESSES, then how many more: 10,000 recipients took seconds to lay
+    out and filled screens (`mailtriage show --json` has them all)."""
+    shown = ", ".join(_address(a) for a in found[:HEADER_ADDRESSES])
+    more = len(found) - HEADER_ADDRESSES
+    return f"{shown} … and {more:,} more" if more > 0 else shown
 
 
 def _when(iso: str) -> str:
@@ -61,8 +70,8 @@ def render_message(
     parts: list[RenderableType] = [head]
     if show_headers:
         for label, value in (
-            ("To", ", ".join(_address(a) for a in message["to"])),
-            ("Cc", ", ".join(_address(a) for a in message["cc"])),
+            ("To", _addresses(message["to"])),
+            ("Cc", _addresses(message["cc"])),
             ("Subject", one_line(message["subject"])),
             ("Message-ID", one_line(message["message_id"] or "")),
             ("Folder", f"{message['mailbox']} uid {message['uid']}"),
