@@ -484,3 +484,50 @@ async def test_palette_runs_the_focused_widgets_bindings(build_app) -> None:  # 
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert isinstance(app.screen, ReaderScreen) and app.screen.key == key
+
+
+async def test_a_stream_of_changes_is_shown_once_a_second(build_app, tui_config) -> None:  # type: ignore[no-untyped-def]
+    """A lone change shows at the next poll; a stream (new mail at 10/s) at most once per
+    STREAM_GAP, so keys are not queued behind a reload and repaint every 0.25 s."""
+    import asyncio
+    import sqlite3
+    import time
+
+    from mailtriage.tui import app as app_module
+
+    app = build_app()
+    reloads: list[float] = []
+    async with app.run_test(size=(120, 35)) as pilot:
+        original = app.reload
+
+        def counting(*, keep: str | None) -> None:
+            reloads.append(time.monotonic())
+            original(keep=keep)
+
+        app.reload = counting  # type: ignore[method-assign]
+        cache = tui_config.accounts["demo"].cache_path
+        writer = sqlite3.connect(cache)
+
+        def commit() -> None:
+            with writer:
+                writer.execute("CREATE TABLE IF NOT EXISTS t_stream (x)")
+                writer.execute("INSERT INTO t_stream VALUES (1)")
+
+        commit()  # a lone change: at the next poll
+        started = time.monotonic()
+        while not reloads:
+            await pilot.pause(0.05)
+        assert reloads[0] - started < app_module.CHANGE_POLL + 0.5
+        await pilot.pause(1.5)  # quiet again
+        reloads.clear()
+        started = time.monotonic()
+        while time.monotonic() - started < 3.0:  # a commit every 0.1 s for 3 s
+            commit()
+            await asyncio.sleep(0.1)
+        writer.close()
+        await pilot.pause(app_module.STREAM_GAP + 2 * app_module.CHANGE_POLL)
+        shown = app._data_version == listing.data_version(app.store.conn)
+    # Three before the stream is recognised, then one a second: 5 measured; 13 (one per
+    # poll) without the gap.
+    assert len(reloads) <= 7, reloads
+    assert shown  # the stream's last change is on screen

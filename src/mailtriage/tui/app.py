@@ -31,6 +31,11 @@ SLA_COUNT_LIMIT = 10_000  # open conversations above which the status line does 
 SLA_START_DELAY = 2.0  # seconds after start before the first count
 SLA_MIN_INTERVAL = 60.0  # seconds between background counts
 CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
+# A change shows at the next poll. When STREAM_POLLS polls in a row each found one, it is a
+# stream (bench/soak.py: 10 new messages a second) and shows at most once per STREAM_GAP: a
+# reload and repaint every poll kept the UI thread busy and keys waited behind it.
+STREAM_POLLS = 3
+STREAM_GAP = 1.0
 # A dead agent's presence ages out (store.events.PRESENCE_TTL) with no commit to announce it.
 PRESENCE_SWEEP = 10.0
 FALLBACK_THEME = "mailtriage-dark"
@@ -96,6 +101,8 @@ class MailtriageApp(App[None]):
         self.counts: dict[str, int] = {}
         self.sync_state = "starting"
         self._data_version = -1
+        self._last_change = -STREAM_GAP  # monotonic time of the last reload for a change
+        self._changed_polls = 0  # consecutive polls that found a change
         self.presence_sweep = PRESENCE_SWEEP
         self._presence_seen: object = None
         self.syncer: Any = None  # the AccountSync while the sync worker runs
@@ -381,13 +388,20 @@ class MailtriageApp(App[None]):
         """Another connection committed (our sync worker, another process): show it."""
         if self._closing:
             return
-        if listing.data_version(self.store.conn) != self._data_version:
-            from mailtriage.tui.conversation_list import ConversationList
+        if listing.data_version(self.store.conn) == self._data_version:
+            self._changed_polls = 0
+            return
+        from mailtriage.tui.conversation_list import ConversationList
 
-            lists = self.main.query(ConversationList)
-            if not lists:
-                return  # the app is closing: its screens are already gone
-            self.reload(keep=lists.first().current_key)
+        lists = self.main.query(ConversationList)
+        if not lists:
+            return  # the app is closing: its screens are already gone
+        self._changed_polls += 1
+        now = time.monotonic()
+        if self._changed_polls >= STREAM_POLLS and now - self._last_change < STREAM_GAP:
+            return  # a stream: shown at the first poll STREAM_GAP after the last reload
+        self._last_change = now
+        self.reload(keep=lists.first().current_key)
 
     # -- view state --------------------------------------------------------------------------
 
