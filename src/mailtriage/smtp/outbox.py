@@ -245,13 +245,13 @@ class Outbox:
             self._lock = asyncio.Lock()
         async with self._lock:
             results = []
-            moment = time.time() if now is None else now
-            for item in self._store.due(moment):
+            for item in self._store.due(time.time() if now is None else now):
                 result = await self._deliver(item)
                 if result is not None:
                     results.append(result)
-            if self._smtp is not None and not self._store.due(moment + KEEP_SMTP_SECONDS):
-                # Nothing due soon (a reply, not a notice run): no idle connection left open.
+            # Nothing due soon by the clock (a reply, not a notice run, whose `now` is its
+            # schedule, late on a busy machine): no idle connection left open.
+            if self._smtp is not None and not self._store.due(time.time() + KEEP_SMTP_SECONDS):
                 await self._smtp.close()
             return results
 
