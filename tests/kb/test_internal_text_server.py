@@ -176,3 +176,27 @@ def test_the_guard_follows_the_kb_files_even_when_another_process_indexed_them(
     open_kb(root, tmp_path).close()  # the app's KB takes the change into the shared index
     with pytest.raises(InternalTextError, match="'procedure'"):
         guard.check(f"お客様へ\n{line}\n")
+
+
+async def test_escalate_with_a_holding_reply_carrying_internal_text_does_nothing(
+    tmp_path: Path, imap_account, smtp_server, pki, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    # --answer-by is free text that goes into the customer's holding reply.
+    from escalation.helpers import DEPARTMENTS, cli
+
+    imap_account.append("INBOX", make_message(message_id="<h1@example.jp>"))
+    config = make_config(tmp_path, imap_account, smtp_server.port, pki.ca_cert)
+    assert config.path is not None
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(text + DEPARTMENTS, encoding="utf-8")
+    config = _with_kb(config, copy_shipped(tmp_path))
+    await sync(config)
+    sid = only_conversation(config)["id"]
+    argv = ("escalate", sid, "billing", "--reason", "確認", "--forward", "--hold")
+    code, _, err = await cli(capsys, config, *argv, "--answer-by", INTERNAL)
+    assert (code, err) == (7, f"mailtriage: {REFUSED}\n")
+    assert smtp_server.received == []
+    assert not imap_account.client().folder_exists("Mailtriage")  # no note, no event
+    code, _, err = await cli(capsys, config, *argv, "--answer-by", "12月1日(火)")
+    assert code == 0, err
+    assert len(smtp_server.received) == 2  # the forward and the holding reply

@@ -30,6 +30,7 @@ from mailtriage.compose.message import (
     from_address,
     header_text,
     new_message_id,
+    to_bytes,
 )
 from mailtriage.triage.departments import Target
 
@@ -200,6 +201,10 @@ async def escalate(
     held = None
     if hold:
         held = build_holding_reply(config, account, conversation, hold, answer_by, now=now)
+        # The outbox would refuse internal-only KB text (--answer-by is free text) after the
+        # note and tag are on the server: ask first, so the escalation is whole or nothing.
+        assert outbox is not None
+        outbox.check_internal(to_bytes(held.message)[0])
     outcome = Outcome(True, f"{sid}: escalated to {target.label}")
     noted = await actions.add_note(key, note_text(target, reason))
     if not noted.ok:
