@@ -247,15 +247,27 @@ def leave_selected(client: imapclient.IMAPClient) -> None:
 
 def append_item(client: imapclient.IMAPClient, folder: str, raw: bytes) -> int | None:
     """APPEND one item, creating the folder on first use; its UID when the server says."""
+    response = _append_creating(client, folder, raw, (b"\\Seen",))
+    match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response or b"", re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def _append_creating(
+    client: imapclient.IMAPClient, folder: str, raw: bytes, flags: Sequence[bytes]
+) -> bytes | None:
+    """APPEND, creating the folder when the server says TRYCREATE. Another agent's first
+    note may create it at the same moment: its ALREADYEXISTS is what we wanted."""
     try:
-        response = client.append(folder, raw, flags=(b"\\Seen",))
+        return client.append(folder, raw, flags=flags)
     except imapclient.exceptions.IMAPClientError as exc:
         if "TRYCREATE" not in str(exc).upper():
             raise
+    try:
         client.create_folder(folder)
-        response = client.append(folder, raw, flags=(b"\\Seen",))
-    match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response or b"", re.IGNORECASE)
-    return int(match.group(1)) if match else None
+    except imapclient.exceptions.IMAPClientError as exc:
+        if "ALREADYEXISTS" not in str(exc).upper():
+            raise
+    return client.append(folder, raw, flags=flags)
 
 
 def delete_items(client: imapclient.IMAPClient, folder: str, uids: Sequence[int]) -> bool:
@@ -299,13 +311,7 @@ def keyword_survives(client: imapclient.IMAPClient, folder: str) -> bool:
         "Checks whether this server keeps custom keywords; safe to delete.\r\n"
     ).encode()
     flags = (b"\\Seen", PROBE_KEYWORD.encode())
-    try:
-        response = client.append(folder, raw, flags=flags)
-    except imapclient.exceptions.IMAPClientError as exc:
-        if "TRYCREATE" not in str(exc).upper():
-            raise
-        client.create_folder(folder)
-        response = client.append(folder, raw, flags=flags)
+    response = _append_creating(client, folder, raw, flags)
     match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response or b"", re.IGNORECASE)
     if match is None:
         return False  # no UIDPLUS: cannot find the probe; assume the worst
