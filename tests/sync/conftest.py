@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ImapAccount
 from mailtriage.config import AccountConfig, load_config
 from mailtriage.devservers.dovecot import DovecotServer
 from support.configs import write_config
+from support.imap_account import ImapAccount
 from sync.proxy import FaultProxy
 
 # What Dovecot offers minus CONDSTORE and QRESYNC (the fallback server).
