@@ -17,9 +17,9 @@ from security.helpers import run_cli
 from security.test_tls import wrong_name_dovecot, wrong_name_pki  # noqa: F401 (fixtures)
 from support.configs import write_config
 from support.mailfactory import make_message
+from support.pilot import wait_until
 from sync.conftest import new_account
 from sync.proxy import FaultProxy
-from tui.test_live_server import wait_until
 
 
 def one_line(text: str) -> str:

@@ -12,7 +12,6 @@ import email
 import email.policy
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,12 @@ from mailtriage.imap.account import AccountSync
 from mailtriage.imap.large import TEXT_LIMIT
 from mailtriage.store import Store
 from mailtriage.tui.app import make_app
-from mailtriage.tui.compose_screen import ComposeScreen
 from mailtriage.tui.pickers import Picker
 from mailtriage.tui.reader import ReaderScreen
 from support.mailfactory import make_message
+from support.pilot import send_suggested_reply, wait_until
 
 MB = 1024 * 1024
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, "condition not reached in time"
-        await pilot.pause(0.05)
 
 
 def cached(store: Store, message_id: str) -> dict[str, object]:
@@ -99,13 +91,7 @@ async def test_large_attachment_is_opened_saved_and_answered(
         await wait_until(pilot, lambda: any("Saved" in str(n.message) for n in app._notifications))
         assert hashlib.sha256(saved.read_bytes()).hexdigest() == big.attachment_sha256
 
-        await pilot.press("r")
-        await wait_until(pilot, lambda: isinstance(app.screen, Picker))
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
-        await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: len(smtp_server.received) == 1)
-        await wait_until(pilot, lambda: not app._outbox.pending())
+        await send_suggested_reply(pilot, app, smtp_server, timeout=20.0)
     (mail,) = smtp_server.received
     sent = email.message_from_bytes(mail.data, policy=email.policy.default)
     assert sent["In-Reply-To"] == "<big-attach@example.jp>"

@@ -22,7 +22,7 @@ from mailtriage.tui.pickers import Picker
 from mailtriage.tui.reader import ReaderScreen
 from security.helpers import run_cli
 from support.mailfactory import SUPPORT
-from tui.test_live_server import wait_until
+from support.pilot import send_suggested_reply, wait_until
 
 RECIPIENTS = 10_000
 
@@ -79,13 +79,7 @@ async def test_ten_thousand_recipients_open_reply_and_no_reply_all(
         assert f"would write to {RECIPIENTS + 1:,} people (more than {REPLY_ALL_LIMIT})" in refusal
         assert not isinstance(app.screen, ComposeScreen)
 
-        await pilot.press("r")  # a reply goes to the sender only
-        await wait_until(pilot, lambda: isinstance(app.screen, Picker))
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
-        await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: len(smtp_server.received) == 1)
-        await wait_until(pilot, lambda: not app._outbox.pending())
+        await send_suggested_reply(pilot, app, smtp_server)  # `r`: to the sender only
     (mail,) = smtp_server.received
     assert mail.rcpt_tos == ["taro@example.jp"]
     sent = email.message_from_bytes(mail.data, policy=email.policy.default)

@@ -20,9 +20,9 @@ from mailtriage.tui.app import make_app
 from mailtriage.tui.conversation_list import ConversationList
 from support.configs import write_config
 from support.mailfactory import make_message
+from support.pilot import wait_until
 from sync.conftest import new_account
 from sync.proxy import FaultProxy
-from tui.test_live_server import wait_until
 
 pytestmark = pytest.mark.server
 

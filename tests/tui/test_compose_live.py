@@ -15,6 +15,7 @@ from mailtriage.tui.app import make_app
 from mailtriage.tui.compose_screen import ComposeScreen
 from mailtriage.tui.pickers import Picker
 from support.mailfactory import make_message
+from support.pilot import wait_until
 
 
 async def synced_config(tmp_path: Path, imap_account, smtp_server, pki, undo: int) -> Config:  # type: ignore[no-untyped-def]
@@ -34,13 +35,6 @@ async def synced_config(tmp_path: Path, imap_account, smtp_server, pki, undo: in
     await syncer.sync()
     await syncer.close()
     return config
-
-
-async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, "condition not reached in time"
-        await pilot.pause(0.1)
 
 
 async def test_reply_from_template_is_sent_threaded(

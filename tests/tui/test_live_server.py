@@ -11,15 +11,7 @@ from mailtriage.tui.app import make_app
 from mailtriage.tui.conversation_list import ConversationList
 from support.configs import write_config
 from support.mailfactory import make_message
-
-
-async def wait_until(pilot, predicate, timeout: float = 10.0) -> float:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
-    return time.monotonic() - started
+from support.pilot import wait_until
 
 
 async def test_new_mail_and_keyword_changes_arrive_live(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
