@@ -320,7 +320,9 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     root = Path(tempfile.mkdtemp(prefix="mailtriage-soak-"))
-    server = DovecotServer()
+    # The app (sync, team watch, actions), two agents (the same, plus Sent) and the stream
+    # all log in as one user: Dovecot's default 10 connections per user and IP refused some.
+    server = DovecotServer(extra_config="mail_max_userip_connections = 40\n")
     try:
         server.start()
         server.add_user(USER, PASSWORD)
