@@ -30,6 +30,16 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 _ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
+# C0 and C1 controls, DEL, line separators and bidi controls.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 class ConfigError(Exception):
     """A configuration problem explained for a human: file, key, problem, fix."""
 
@@ -44,7 +54,9 @@ class ConfigError(Exception):
         message = f"{where}: {problem}"
         if fix:
             message += f" (fix: {fix})"
-        super().__init__(message)
+        # One line, whatever a value quoted in it holds (a newline in ca_file split it in two:
+        # found by `make fuzz`), and nothing a terminal would act on.
+        super().__init__(_UNPRINTABLE.sub(_escape, message))
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,17 @@ def test_missing_ca_file(tmp_path: Path) -> None:
     assert info.value.key == "accounts.support.imap.ca_file"
 
 
+def test_a_value_with_a_newline_is_reported_on_one_line(tmp_path: Path) -> None:
+    # Found by `make fuzz` (test_config_loader_answers_in_one_line): the message split in two.
+    text = GOOD.replace(
+        'host = "imap.example.com"', 'host = "imap.example.com"\nca_file = "alice\\nbob\\u202e"', 1
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert "\n" not in str(info.value) and "\u202e" not in str(info.value)
+    assert "no such file: alice\\nbob\\u202e" in str(info.value)
+
+
 def test_shipped_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     config = load_config(example)
