@@ -28,6 +28,7 @@ from mailtriage.imap.sync import (
     Capabilities,
     Progress,
     SyncReport,
+    cache_is_whole,
     enable_extensions,
     find_folders,
     sync_account,
@@ -37,7 +38,7 @@ from mailtriage.store import Store
 # Responses during IDLE that mean the selected mailbox changed.
 _CHANGE_WORDS = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
 # The same, as imaplib files them among a command's untagged responses.
-_CHANGE_NAMES = ("EXISTS", "EXPUNGE", "FETCH", "VANISHED")
+_CHANGE_NAMES = tuple(word.decode("ascii") for word in _CHANGE_WORDS)
 # A readable socket that yields no complete line this many times in a row has hit EOF:
 # imapclient's idle_check() swallows EOF and returns [] (TLS records without data do too,
 # but never many times in a row).
@@ -218,13 +219,13 @@ class AccountSession:
         state = self.store.mailbox_state(folder)
         if state is None or self.caps is None or not self.caps.condstore:
             return False  # without MODSEQ a flag change would go unnoticed
-        server = (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"HIGHESTMODSEQ"))
-        if server != (state.uidvalidity, state.uidnext, state.highestmodseq):
-            return False
-        exists = int(info.get(b"EXISTS", 0))
-        if self._verified.get(folder, (None,) * 4)[3] != exists and (
-            self.store.count_uids(folder, state.uidvalidity) != exists
-        ):
+        seen = (
+            info.get(b"UIDVALIDITY"),
+            info.get(b"UIDNEXT"),
+            info.get(b"HIGHESTMODSEQ"),
+            int(info.get(b"EXISTS", 0)),
+        )
+        if not cache_is_whole(self.store, folder, state, seen, self._verified):
             return False
         # The SELECT's own EXISTS/FLAGS lines: from here on, any such line is a change.
         self.client._imap.untagged_responses = {}
