@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mailtriage {__version__}")
     parser.add_argument("--config", metavar="FILE", help="configuration file")
     parser.add_argument("--as", dest="agent", metavar="NAME", help="act as this team member")
-    parser.add_argument("--account", help="open this account (default: the first)")
+    parser.add_argument("--account", metavar="NAME", help="open this account (default: the first)")
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's unset option must not overwrite the same option given before it.
     common.add_argument(
