@@ -508,6 +508,8 @@ def parse_config(
 
 
 def _departments(reader: _Reader | None, members: tuple[str, ...]) -> dict[str, Department]:
+    if reader is None:
+        return {}
     from mailtriage.triage.departments import parse_departments
 
     return parse_departments(reader, members)

@@ -25,15 +25,14 @@ read by age.
 
 from __future__ import annotations
 
-import email
-import email.policy
+import functools
 import json
+import os
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 import imapclient
 
@@ -42,11 +41,23 @@ from mailtriage.store import Store
 from mailtriage.store import events as ev
 from mailtriage.triage.threads import short_id
 
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+    from email.policy import Policy
+
 DEFAULT_FOLDER = "Mailtriage"
 FETCH_CHUNK = 500
 H = "X-Mailtriage-"
 _MENTION = re.compile(r"(?<![\w.@])@([a-z0-9][a-z0-9._-]{0,31})(?![\w@])")
-_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+# email.policy and email.message are imported when an item is written or read: every
+# `mailtriage sync` imports this module, and a no-change one (budget 150 ms) has neither.
+@functools.cache
+def _policy() -> Policy:
+    import email.policy
+
+    return email.policy.SMTP.clone(max_line_length=998)
 
 
 def parse_mentions(text: str, members: Iterable[str] = ()) -> list[str]:
@@ -80,12 +91,14 @@ def _epoch(text: str | None) -> float | None:
 
 
 def _base(address: str, agent: str, kind: str, key: str, ts: float, subject: str) -> EmailMessage:
-    msg = EmailMessage(policy=_POLICY)
+    from email.message import EmailMessage
+
+    msg = EmailMessage(policy=_policy())
     msg["From"] = f"mailtriage ({agent}) <{address}>"
     msg["To"] = address
     msg["Subject"] = subject
     msg["Date"] = format_datetime(datetime.fromtimestamp(ts, UTC))
-    msg["Message-ID"] = f"<{uuid.uuid4().hex}.mailtriage@{address.rpartition('@')[2]}>"
+    msg["Message-ID"] = f"<{os.urandom(16).hex()}.mailtriage@{address.rpartition('@')[2]}>"
     msg[f"{H}Version"] = "1"
     msg[f"{H}Type"] = kind
     msg[f"{H}Agent"] = agent
@@ -136,6 +149,9 @@ def presence_message(
 
 def parse_item(raw: bytes, uidvalidity: int, uid: int) -> ev.EventRow | ev.PresenceRow | None:
     """None for anything in the folder that is not ours or not understood (left alone)."""
+    import email
+    import email.policy
+
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     kind = str(msg.get(f"{H}Type", "")).strip()
     agent = str(msg.get(f"{H}Agent", "")).strip()
@@ -307,7 +323,7 @@ def keyword_survives(client: imapclient.IMAPClient, folder: str) -> bool:
     """
     raw = (
         f"From: mailtriage <probe@invalid>\r\nSubject: mailtriage keyword probe\r\n"
-        f"Message-ID: <probe-{uuid.uuid4().hex}@mailtriage.invalid>\r\n\r\n"
+        f"Message-ID: <probe-{os.urandom(16).hex()}@mailtriage.invalid>\r\n\r\n"
         "Checks whether this server keeps custom keywords; safe to delete.\r\n"
     ).encode()
     flags = (b"\\Seen", PROBE_KEYWORD.encode())
