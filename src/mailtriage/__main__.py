@@ -1,6 +1,6 @@
-from mailtriage.cli import main
+from mailtriage.cli import run
 
 # Guarded: a large sync parses headers in a spawned worker (imap.parsing), and spawn imports
 # the main module again under another name.
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -247,6 +247,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The `mailtriage` command: main(), then exit without a last garbage collection.
+
+    Python's exit walks every object once more (the imported modules' ~14 ms of a no-change
+    sync, whose budget is 150 ms at 100k messages) although the OS frees them anyway; the
+    frozen objects are skipped. atexit handlers, finalizers and module teardown still run.
+    """
+    status = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(status)
+
+
 def _select_accounts(config: Config, name: str | None) -> list[str]:
     if name is None:
         return list(config.accounts)
