@@ -25,6 +25,11 @@ from mailtriage.triage.threads import (
     thread_root,
 )
 
+_MESSAGE_COLUMNS = (
+    "message_id, mailbox, uid, from_name, from_email, to_json, cc_json, date, subject, flags,"
+    " inbound, text, text_from_html, attachments, warnings"
+)
+
 
 class CacheError(Exception):
     """The cache cannot be used; the message says why and what to do."""
@@ -441,10 +446,14 @@ class Store:
         if not rows:
             return None
         conversation = self._conversation_dict(rows[0])
+        # Every column _message_dict reads, never `raw`: the reader reloads at every commit
+        # to the cache, and copying a 5 MB message's bytes each time was pure waste.
         conversation["messages"] = [
             self._message_dict(m)
             for m in self._rows(
-                "SELECT * FROM messages WHERE conversation = :key ORDER BY ts, id", {"key": key}
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation = :key"
+                " ORDER BY ts, id",
+                {"key": key},
             )
         ]
         return conversation
