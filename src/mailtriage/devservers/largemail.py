@@ -63,17 +63,36 @@ def with_attachment(
 
 
 def huge_text(
-    size: int, *, subject: str = "ログ貼り付け", message_id: str = "<big-text@example.jp>"
+    size: int,
+    *,
+    subject: str = "ログ貼り付け",
+    message_id: str = "<big-text@example.jp>",
+    charset: str = "utf-8",
+    html: bool = False,
 ) -> LargeMessage:
-    """A single text/plain part of about size bytes: numbered lines of UTF-8."""
+    """A single text part of about size bytes: numbered lines of Japanese and English.
+
+    charset "iso-2022-jp" (7bit on the wire) or "cp932" (sent as Shift_JIS, as Outlook
+    does) give the shapes Japanese mail arrives in; html=True an HTML-only message whose
+    lines are paragraphs, which the app converts to text.
+    """
     lines = []
     total = 0
     number = 0
     while total < size:
-        line = f"{number:08d} エラー: 接続がタイムアウトしました (timeout after 30 s)\r\n".encode()
-        lines.append(line)
-        total += len(line)
+        text = f"{number:08d} エラー: 接続がタイムアウトしました (timeout after 30 s)"
+        line = (f"<p>{text}</p>" if html else text) + "\r\n"
+        encoded = line.encode(charset)
+        lines.append(encoded)
+        total += len(encoded)
         number += 1
     body = b"".join(lines)
-    head = _head(subject, message_id, "text/plain; charset=utf-8")
-    return LargeMessage(head + b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body, None, 0)
+    if html:
+        body = b"<html><body>\r\n" + body + b"</body></html>\r\n"
+    label = "shift_jis" if charset == "cp932" else charset
+    kind = "html" if html else "plain"
+    head = _head(subject, message_id, f"text/{kind}; charset={label}")
+    encoding = "7bit" if charset == "iso-2022-jp" else "8bit"
+    return LargeMessage(
+        head + f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode() + body, None, 0
+    )

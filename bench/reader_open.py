@@ -1,0 +1,201 @@
+"""Opening long messages in the app: open-to-first-paint and scrolling, against a real Dovecot.
+
+APPENDs text messages of 100 kB, 1 MB and 5 MB (UTF-8), and 1 MB in ISO-2022-JP, in
+Shift_JIS (CP932) and as HTML only, to a fresh local Dovecot; then, in a child process (so
+its peak RSS is its own), the app under Pilot at the given size waits for the background
+prefetch and, for each message:
+- opens it (`open_conversation`, as Enter does) and times until the reader's first paint
+  with the text on screen (a `call_after_refresh` after the text's widget is mounted), wall
+  and this process's CPU;
+- times until the whole text is wrapped (the reader lays the rest out in the background);
+- times one screen down (space), End (G: wraps what is left, then goes there) and Home (g),
+  each until its repaint;
+- then drops the cached body and opens it again: open until the text fetched on demand is
+  on screen.
+
+    python -m bench.reader_open                  # 120x35
+    python -m bench.reader_open --size 80x24
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.soak import write_config
+from bench.sync_bench import PASSWORD, USER
+from mailtriage.devservers.dovecot import DovecotServer
+from mailtriage.devservers.largemail import huge_text
+from mailtriage.devservers.pki import make_test_pki
+
+KB = 1024
+MB = 1024 * KB
+CASES = [  # (subject, bytes, charset, html)
+    ("utf8-2k", 2 * KB, "utf-8", False),  # the reference: what opening any message costs
+    ("utf8-100k", 100 * KB, "utf-8", False),
+    ("utf8-1M", MB, "utf-8", False),
+    ("utf8-5M", 5 * MB, "utf-8", False),
+    ("iso2022jp-1M", MB, "iso-2022-jp", False),
+    ("cp932-1M", MB, "cp932", False),
+    ("html-1M", MB, "utf-8", True),
+]
+
+
+class Clock:
+    """Wall and CPU since start."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def __str__(self) -> str:
+        wall = (time.perf_counter() - self.wall) * 1000
+        cpu = (time.process_time() - self.cpu) * 1000
+        return f"{wall:7.1f} ms (CPU {cpu:6.1f})"
+
+
+def rss_now() -> str:
+    with open("/proc/self/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return f"{kb / 1024:.0f} MB"
+
+
+async def painted(screen) -> None:  # type: ignore[no-untyped-def]
+    """Until the screen's next repaint."""
+    done = asyncio.Event()
+    screen.call_after_refresh(done.set)
+    await done.wait()
+
+
+async def app_steps(config_path: str, width: int, height: int) -> None:
+    from mailtriage.config import load_config
+    from mailtriage.tui.app import make_app
+    from mailtriage.tui.body_view import BodyView
+    from mailtriage.tui.conversation_list import ConversationList
+    from mailtriage.tui.reader import ReaderScreen
+
+    app = make_app(load_config(Path(config_path)))
+
+    async def until(predicate, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
+        started = time.monotonic()
+        while not predicate():
+            if time.monotonic() - started > timeout:
+                raise SystemExit("timed out")
+            await asyncio.sleep(0.001)
+
+    def text_shown() -> bool:
+        screen = app.screen
+        return (
+            isinstance(screen, ReaderScreen)
+            and screen.conversation is not None
+            and bool(screen.conversation["messages"][0]["text"])
+            and bool(screen.query("#thread BodyView, #thread MessageView"))
+        )
+
+    async with app.run_test(size=(width, height)) as pilot:
+        listing = app.main.query_one(ConversationList)
+        await until(lambda: len(listing.keys) == len(CASES))
+        count = "SELECT COUNT(*) FROM messages WHERE body_fetched = 0"
+        await until(lambda: app.store.conn.execute(count).fetchone()[0] == 0)
+        await pilot.pause(0.5)
+        print(f"bodies prefetched; RSS now {rss_now()}")
+        print(f"{'message':<14} {'step':<34} {'time':>30}")
+        for subject, *_ in CASES:
+            (key,) = app.store.conn.execute(
+                "SELECT conversation FROM messages WHERE subject = ?", (subject,)
+            ).fetchone()
+            clock = Clock()
+            app.open_conversation(key)
+            await until(text_shown)
+            await painted(app.screen)
+            print(f"{subject:<14} {'open to first paint':<34} {clock}", flush=True)
+            reader = app.screen
+            end = Clock()
+            reader.action_bottom()
+            await painted(reader)
+            await painted(reader)  # G scrolls after the refresh that lays out the rest
+            print(f"{subject:<14} {'G (end) right after the paint':<34} {end}", flush=True)
+            bodies = reader.query(BodyView)
+            if bodies:
+                await until(lambda: all(b.wrapped for b in bodies))  # noqa: B023
+                rows = sum(b.row_count for b in bodies)
+                print(f"{subject:<14} {f'wrapped ({rows:,} rows) since open':<34} {clock}")
+            print(f"{subject:<14} {'RSS now':<34} {rss_now():>10}", flush=True)
+            for name, action in (
+                ("g (home)", reader.action_top),
+                ("space (one screen down)", reader.action_page_down),
+                ("G (end)", reader.action_bottom),
+            ):
+                clock = Clock()
+                action()
+                await painted(reader)
+                await painted(reader)  # G scrolls after the refresh that lays out the rest
+                print(f"{subject:<14} {name:<34} {clock}", flush=True)
+            await pilot.press("q")
+            await until(lambda: not isinstance(app.screen, ReaderScreen))
+            # On demand: the body is dropped from the cache, opening fetches it again.
+            with app.store.atomic():
+                app.store.conn.execute(
+                    "UPDATE messages SET body_fetched = 0, text = '' WHERE subject = ?",
+                    (subject,),
+                )
+            await pilot.pause(0.3)
+            clock = Clock()
+            app.open_conversation(key)
+            await until(text_shown)
+            await painted(app.screen)
+            print(f"{subject:<14} {'open, fetched on demand, to paint':<34} {clock}", flush=True)
+            await pilot.press("q")
+            await until(lambda: not isinstance(app.screen, ReaderScreen))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the app process: {rss:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", default="120x35", help="terminal size, WIDTHxHEIGHT")
+    parser.add_argument("--child-app", metavar="CONFIG")
+    args = parser.parse_args(argv)
+    width, height = (int(n) for n in args.size.split("x"))
+    if args.child_app:
+        asyncio.run(app_steps(args.child_app, width, height))
+        return
+    import ssl
+
+    import imapclient
+
+    root = Path(tempfile.mkdtemp(prefix="mailtriage-reader-"))
+    server = DovecotServer()
+    try:
+        server.start()
+        server.add_user(USER, PASSWORD)
+        pki = make_test_pki(root / "pki")
+        context = ssl.create_default_context(cafile=str(server.ca_file))
+        client = imapclient.IMAPClient("127.0.0.1", server.imaps_port, ssl_context=context)
+        client.login(USER, PASSWORD)
+        for i, (subject, size, charset, html) in enumerate(CASES):
+            message = huge_text(
+                size, subject=subject, message_id=f"<r{i}@big.jp>", charset=charset, html=html
+            )
+            client.append("INBOX", message.raw)
+        client.logout()
+        config = write_config(root / "alice", server, 1, pki.ca_cert, "alice")
+        load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+        print(f"terminal {args.size}; load average {load} (2 CPUs shared)", flush=True)
+        child = ["-m", "bench.reader_open", "--size", args.size, "--child-app", str(config)]
+        subprocess.run([sys.executable, *child], check=True)
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
