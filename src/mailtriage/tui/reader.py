@@ -18,12 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from mailtriage.imap.large import human_size
 from mailtriage.mime import sanitize_for_terminal
 from mailtriage.mime.quoting import split_body
 from mailtriage.store import listing
 from mailtriage.tui.banners import event_text, team_banner
+from mailtriage.tui.body_view import FOLD_LIMIT, LONG_BODY, BodyView, body_lines
 from mailtriage.tui.rows import STATUS_SHORT, age, one_line
 from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 
@@ -60,7 +63,10 @@ def render_message(
     show_headers: bool,
     show_quotes: bool,
     loading: str = "",
+    long_body: str = "",
 ) -> RenderableType:
+    """The message's head and, unless long_body (its one-line notice) is given, its text:
+    a long text is drawn by a BodyView below this (see _message_widgets)."""
     head = Text()
     head.append("→ " if not message["inbound"] else "← ", style="bold")
     head.append(_address(message["from"]), style="bold")
@@ -91,10 +97,14 @@ def render_message(
         )
     for warning in message["warnings"]:
         parts.append(Text(f"  ? {one_line(warning)}", style="italic dim"))
-    body = sanitize_for_terminal(message["text"] or "").rstrip()
+    raw_text = message["text"] or ""
     if loading:
         parts.append(Text(loading, style="dim italic"))
-    elif not body:
+    elif long_body:
+        parts.append(Text(long_body, style="dim italic"))
+        return Group(Rule(style="dim") if index else Text(""), *parts)
+    body = sanitize_for_terminal(raw_text).rstrip()
+    if not loading and not body:
         parts.append(Text("(no text)", style="dim"))
     for block in split_body(body):
         if block.kind == "text" or show_quotes:
@@ -228,8 +238,19 @@ class ReaderScreen(Screen[None]):
         self.load()
         thread = self.query_one("#thread", VerticalScroll)
         thread.focus()
-        self.call_after_refresh(thread.scroll_end, animate=False)
+        self.call_after_refresh(self._scroll_to_newest)
         self.app.update_status()  # type: ignore[attr-defined]
+
+    def _scroll_to_newest(self) -> None:
+        """The end of the thread, or the top of the newest message when it is long (its
+        beginning is what a reader wants, and its end is not laid out yet)."""
+        thread = self.query_one("#thread", VerticalScroll)
+        bodies = thread.query(BodyView)
+        if bodies and bodies.last() is thread.children[-1]:
+            head = thread.children[-2]
+            thread.scroll_to(y=head.virtual_region.y, animate=False)
+        else:
+            thread.scroll_end(animate=False)
 
     def on_unmount(self) -> None:
         self.app.announce(None)  # type: ignore[attr-defined]
@@ -293,7 +314,12 @@ class ReaderScreen(Screen[None]):
                 self.show_headers,
                 self.show_quotes,
                 sorted(loading),
-                conversation["messages"],
+                # A long text stands for itself by length and hash: repr of 5 MB at every
+                # commit to the cache cost more than the rest of a reload.
+                [
+                    {**m, "text": (len(m["text"] or ""), hash(m["text"]))}
+                    for m in conversation["messages"]
+                ],
                 timeline,
             )
         )
@@ -314,13 +340,13 @@ class ReaderScreen(Screen[None]):
         timeline: list[dict[str, Any]],
         loading: set[tuple[str, int]],
         waiting: str,
-    ) -> list[Static]:
+    ) -> list[Widget]:
         """Messages and the team's notes/events, in time order; notes look different.
 
         Only the newest READER_MESSAGES messages get a widget: a 500-message thread took 9 s
         to open when each had one (tests/faults), and nobody reads 5,000 mails on a screen.
         """
-        items: list[tuple[float, int, Static]] = []
+        items: list[tuple[float, int, list[Widget]]] = []
         messages = conversation["messages"]
         first = max(0, len(messages) - READER_MESSAGES)
         since = _timestamp(messages[first]["date"]) if first else float("-inf")
@@ -330,25 +356,48 @@ class ReaderScreen(Screen[None]):
                 f"`mailtriage show {conversation['id']}` prints the whole thread",
                 style="italic",
             )
-            items.append((float("-inf"), 0, TimelineView(more)))
+            items.append((float("-inf"), 0, [TimelineView(more)]))
         for i, m in enumerate(messages[first:], start=first):
-            view = MessageView(
-                render_message(
-                    m,
-                    index=i,
-                    show_headers=self.show_headers,
-                    show_quotes=self.show_quotes,
-                    loading=waiting if (m["mailbox"], m["uid"]) in loading else "",
-                )
-            )
-            items.append((_timestamp(m["date"]), 0, view))
+            waits = waiting if (m["mailbox"], m["uid"]) in loading else ""
+            items.append((_timestamp(m["date"]), 0, self._message_widgets(m, i, waits)))
         for event in timeline:
             if float(event["time"]) >= since:
-                items.append((float(event["time"]), 1, TimelineView(render_event(event))))
+                items.append((float(event["time"]), 1, [TimelineView(render_event(event))]))
         items.sort(key=lambda item: (item[0], item[1]))
         banner = team_banner(timeline)  # 申し送り and escalation: first thing a colleague sees
-        head = [TimelineView(banner, classes="banner")] if banner is not None else []
-        return head + [view for _, _, view in items]
+        head: list[Widget] = [TimelineView(banner, classes="banner")] if banner else []
+        return head + [view for _, _, views in items for view in views]
+
+    def _message_widgets(self, m: dict[str, Any], index: int, waiting: str) -> list[Widget]:
+        """A MessageView, and a BodyView below it when the text is long (body_view.py)."""
+        text = m["text"] or ""
+        if waiting or len(text) <= LONG_BODY:
+            return [
+                MessageView(
+                    render_message(
+                        m,
+                        index=index,
+                        show_headers=self.show_headers,
+                        show_quotes=self.show_quotes,
+                        loading=waiting,
+                    )
+                )
+            ]
+        octets = len(text.encode("utf-8", "surrogatepass"))
+        fold = octets <= FOLD_LIMIT
+        lines, kinds = body_lines(text, show_quotes=self.show_quotes, fold=fold)
+        size = human_size(octets)
+        notice = f"  long text: {size}, {len(lines):,} lines, drawn as you scroll"
+        if not fold:
+            notice += f"; quoted text is not folded above {human_size(FOLD_LIMIT)}"
+        head = render_message(
+            m,
+            index=index,
+            show_headers=self.show_headers,
+            show_quotes=self.show_quotes,
+            long_body=notice,
+        )
+        return [MessageView(head), BodyView(lines, kinds, size_label=size)]
 
     def _title(self, c: dict[str, Any]) -> Text:
         title = Text(no_wrap=True, overflow="ellipsis")
@@ -410,7 +459,14 @@ class ReaderScreen(Screen[None]):
         self.query_one("#thread", VerticalScroll).scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_end(animate=False)
+        thread = self.query_one("#thread", VerticalScroll)
+        unwrapped = [body for body in thread.query(BodyView) if not body.wrapped]
+        for body in unwrapped:
+            body.finish()
+        if unwrapped:  # the new height must be laid out before there is an end to go to
+            self.call_after_refresh(thread.scroll_end, animate=False)
+        else:
+            thread.scroll_end(animate=False)
 
     def action_toggle_headers(self) -> None:
         self.show_headers = not self.show_headers
