@@ -11,6 +11,7 @@ thread-safe; an SQLite connection belongs to its thread):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mailtriage.config import AccountConfig
+from mailtriage.errors import MailtriageError
 from mailtriage.imap.session import AccountSession
 from mailtriage.imap.sync import Progress, SyncReport
 from mailtriage.imap.watch import SyncEvent, run_watch
@@ -64,6 +66,13 @@ class AccountSync:
             stop.set()
             # Let the loop notice (≤ 1 s) and close its connection and leader lock.
             await asyncio.wait([future])
+
+    async def warm_bodies(self) -> None:
+        """Open the body connection and make INBOX's first body fetch cheap now (see
+        AccountSession.warm_bodies). Quiet on trouble: the watch reports the server's state,
+        and the first fetch_body() says what went wrong where the text would be."""
+        with contextlib.suppress(MailtriageError):
+            await self._call(self._body_executor, self._bodies.warm_bodies)
 
     async def fetch_body(self, message_rowid: int) -> None:
         """Fetch and store the body of one cached message now, if it is still missing.

@@ -8,7 +8,7 @@ batch. Search finds a message by its body only once the body is here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
 
 import imapclient
@@ -23,11 +23,24 @@ BATCH_BYTES = 16 * 1024 * 1024  # a batch of whole bodies stops growing here
 PREFETCH_LIMIT = 200  # bodies fetched after each sync, newest first; 0 turns prefetch off
 
 Location = tuple[int, str, int, int]  # (rowid, mailbox, uidvalidity, uid)
+# Makes a mailbox the selected one (read-only) and returns its UIDVALIDITY.
+OpenFolder = Callable[[str], int]
 
 
-def fetch_bodies(client: imapclient.IMAPClient, store: Store, locations: Sequence[Location]) -> int:
+def examine_for_bodies(client: imapclient.IMAPClient, mailbox: str) -> int:
+    return int(examine(client, mailbox).info.get(b"UIDVALIDITY", -1))
+
+
+def fetch_bodies(
+    client: imapclient.IMAPClient,
+    store: Store,
+    locations: Sequence[Location],
+    open_folder: OpenFolder | None = None,
+) -> int:
     """Fetch, parse and store these bodies; return how many were stored.
 
+    Each mailbox is opened with open_folder (default: EXAMINE it; a connection that keeps it
+    selected between calls passes its own, see AccountSession.fetch_bodies).
     A mailbox whose UIDVALIDITY changed since is skipped: its next sync rebuilds it. A
     message above LARGE_MESSAGE gets its text's first part and its attachments' list only
     (imap.large); the others come whole, in batches of at most BODY_BATCH messages and
@@ -37,8 +50,8 @@ def fetch_bodies(client: imapclient.IMAPClient, store: Store, locations: Sequenc
     ordered = sorted(locations, key=lambda loc: (loc[1], loc[2]))
     for (mailbox, uidvalidity), group in groupby(ordered, key=lambda loc: (loc[1], loc[2])):
         uids = [loc[3] for loc in group]
-        info = examine(client, mailbox).info
-        if int(info.get(b"UIDVALIDITY", -1)) != uidvalidity:
+        opened = (open_folder or (lambda name: examine_for_bodies(client, name)))(mailbox)
+        if opened != uidvalidity:
             continue
         sizes = {
             f.uid: f.size or 0

@@ -21,7 +21,14 @@ import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import MailtriageError, NetworkError
-from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
+from mailtriage.imap.bodies import (
+    PREFETCH_LIMIT,
+    Location,
+    examine_for_bodies,
+    fetch_bodies,
+    prefetch,
+)
+from mailtriage.imap.commands import uid_fetch_records
 from mailtriage.imap.connection import connect
 from mailtriage.imap.large import DownloadWriteError
 from mailtriage.imap.sync import (
@@ -65,6 +72,10 @@ class AccountSession:
         # each change), else None. Such a folder's no-change sync is one NOOP: a STATUS or
         # EXAMINE of a 100k INBOX makes Dovecot reopen it, ~90 ms of its CPU.
         self._clean: str | None = None
+        # (connection, mailbox, UIDVALIDITY, imaplib's tag counter) when the last body fetch
+        # left that mailbox selected and nothing else was sent since: the next body fetch
+        # reads it without another EXAMINE (see fetch_bodies).
+        self._bodies_at: tuple[object, str, int, int] | None = None
         # Said once per account at the first sync when the server refuses custom keywords
         # (status in folders; triage.folders), else None.
         self.notice: str | None = None
@@ -164,12 +175,68 @@ class AccountSession:
         return report
 
     def fetch_bodies(self, locations: Sequence[Location]) -> int:
+        """Fetch and store these bodies, leaving the last mailbox read selected.
+
+        A body the user opens must arrive within 100 ms. On Dovecot with a 100k maildir, the
+        first FETCH of a message after an EXAMINE costs 100-500 ms of the server's time
+        (it re-reads the mailbox's uid list and directory), later ones about 1 ms. So the
+        mailbox stays selected between calls; changes other clients make meanwhile are
+        reported to this connection and cost nothing here.
+        """
+        reused = False
+
+        def open_folder(mailbox: str) -> int:
+            nonlocal reused
+            kept = self._bodies_at
+            if kept is not None and kept[:2] == (client, mailbox) and kept[3] == _tag(client):
+                reused = True
+                return kept[2]
+            uidvalidity = examine_for_bodies(client, mailbox)
+            self._bodies_at = (client, mailbox, uidvalidity, -1)
+            return uidvalidity
+
+        while True:
+            client, store = self._ensure()
+            self._clean = None  # it EXAMINEs each folder it reads
+            try:
+                stored = fetch_bodies(client, store, locations, open_folder)
+                break
+            except NETWORK_ERRORS as exc:
+                self._bodies_at = None
+                if not reused:
+                    raise self._lost(exc, "body fetch") from exc
+                # A kept selection can end under us (Dovecot says BYE when another client
+                # deletes the mailbox): once more on a new connection, as a fresh EXAMINE
+                # would have found it.
+                self.drop_client()
+                reused = False
+        if self._bodies_at is not None and self._bodies_at[0] is client:
+            # Unsolicited EXISTS/EXPUNGE/FETCH lines pile up in imaplib while a mailbox
+            # stays selected; nothing here reads them.
+            client._imap.untagged_responses = {}
+            self._bodies_at = (*self._bodies_at[:3], _tag(client))
+        return stored
+
+    def warm_bodies(self, mailbox: str = "INBOX") -> None:
+        """Connect and select mailbox for body fetches now, and read its newest message's
+        first byte: Dovecot's first FETCH in a big maildir costs hundreds of ms, which the
+        user's first open would otherwise wait for."""
         client, store = self._ensure()
-        self._clean = None  # it EXAMINEs each folder it reads
+        newest = store.newest_uid(mailbox)
+        if newest is None:
+            return
+        uidvalidity, uid = newest
+        self._clean = None
         try:
-            return fetch_bodies(client, store, locations)
+            if examine_for_bodies(client, mailbox) != uidvalidity:
+                return
+            self._bodies_at = (client, mailbox, uidvalidity, -1)
+            uid_fetch_records(client, str(uid), ["UID", "RFC822.SIZE", "BODY.PEEK[]<0.1>"])
         except NETWORK_ERRORS as exc:
-            raise self._lost(exc, "body fetch") from exc
+            self._bodies_at = None
+            raise self._lost(exc, "body connection warm-up") from exc
+        client._imap.untagged_responses = {}
+        self._bodies_at = (client, mailbox, uidvalidity, _tag(client))
 
     def save_attachment(
         self, mailbox: str, uid: int, attachment: dict[str, Any], directory: Path
@@ -336,6 +403,7 @@ class AccountSession:
 
     def drop_client(self) -> None:
         self._clean = None
+        self._bodies_at = None
         if self.client is not None:
             with contextlib.suppress(OSError):
                 self.client.shutdown()
@@ -349,6 +417,11 @@ class AccountSession:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+def _tag(client: imapclient.IMAPClient) -> int:
+    """imaplib's counter of commands sent on this connection."""
+    return int(client._imap.tagnum)
 
 
 def _pending_change(client: imapclient.IMAPClient) -> bool:

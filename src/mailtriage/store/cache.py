@@ -508,6 +508,15 @@ class Store:
             params.append(limit)
         return [tuple(r) for r in self.conn.execute(sql, params)]  # type: ignore[misc]
 
+    def newest_uid(self, mailbox: str) -> tuple[int, int] | None:
+        """(uidvalidity, highest cached UID) of mailbox as last synced, or None."""
+        row = self.conn.execute(
+            "SELECT m.uidvalidity, MAX(m.uid) FROM messages m JOIN mailboxes b"
+            " ON b.name = m.mailbox AND b.uidvalidity = m.uidvalidity WHERE m.mailbox = ?",
+            (mailbox,),
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row and row[1] is not None else None
+
     def message_location(self, rowid: int) -> tuple[str, int, int, bool] | None:
         """(mailbox, uidvalidity, uid, body_fetched) of a cached message."""
         row = self.conn.execute(

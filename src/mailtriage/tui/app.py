@@ -939,6 +939,7 @@ class MailtriageApp(App[None]):
             return
         self.syncer = AccountSync(self.account, password)
         self.team_loop(password)
+        self.warm_bodies()
 
         def on_event(event: Any) -> None:
             # Called on the sync thread. post_message is thread-safe and never blocks:
@@ -950,6 +951,11 @@ class MailtriageApp(App[None]):
         finally:
             await self.syncer.close()
             self.syncer = None
+
+    @work(group="bodies", exit_on_error=False, description="opening the body connection")
+    async def warm_bodies(self) -> None:
+        if self.syncer is not None:
+            await self.syncer.warm_bodies()
 
     @work(exclusive=True, group="team", exit_on_error=False, description="following the team")
     async def team_loop(self, password: str) -> None:

@@ -1,0 +1,116 @@
+"""The body connection keeps the mailbox it reads selected, against a real Dovecot.
+
+On a 100k maildir the first FETCH of a message after an EXAMINE costs Dovecot 100-500 ms and
+later ones about 1 ms (bench/sync_bench.py "body on demand"), so opening a body must not
+EXAMINE again; whatever else happens on the connection or the server meanwhile, the next body
+is still the right one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailtriage.imap.session import AccountSession
+from support.mailfactory import make_message
+from sync.conftest import account_config
+from sync.test_quiet_checks import commands_sent
+from sync.test_watch import cached
+
+
+def _location(session: AccountSession, message_id: str) -> tuple[int, str, int, int]:
+    row = (
+        session.cache()
+        .conn.execute(
+            "SELECT id, mailbox, uidvalidity, uid FROM messages WHERE message_id=?", (message_id,)
+        )
+        .fetchone()
+    )
+    return tuple(row)  # type: ignore[return-value]
+
+
+def _text(account, message_id: str) -> str:  # type: ignore[no-untyped-def]
+    ((text,),) = cached(account, "SELECT text FROM messages WHERE message_id=?", message_id)
+    return str(text)
+
+
+def test_body_fetches_examine_once_and_follow_what_others_change(
+    tmp_path: Path, imap_account
+) -> None:  # type: ignore[no-untyped-def]
+    for n in range(1, 5):
+        imap_account.append("INBOX", make_message(message_id=f"<b{n}@x.jp>", body=f"body {n}"))
+    imap_account.append("Sent", make_message(message_id="<s1@x.jp>", body="sent body"))
+    account = account_config(tmp_path, imap_account)
+    syncer = AccountSession(account, account.imap.resolve_password())
+    bodies = AccountSession(account, account.imap.resolve_password())
+    try:
+        syncer.sync(prefetch_limit=0)
+        bodies.warm_bodies()  # what the app does when it starts
+        with commands_sent(bodies) as sent:
+            assert bodies.fetch_bodies([_location(bodies, "<b1@x.jp>")]) == 1
+            assert bodies.fetch_bodies([_location(bodies, "<b2@x.jp>")]) == 1
+        assert "EXAMINE" not in sent and "SELECT" not in sent, sent
+        assert "body 1" in _text(account, "<b1@x.jp>")
+        assert "body 2" in _text(account, "<b2@x.jp>")
+
+        # Another client expunges one message, flags another and delivers a new one while
+        # the body connection keeps INBOX selected.
+        other = imap_account.client()
+        other.select_folder("INBOX")
+        other.delete_messages([3])
+        other.expunge()
+        other.add_flags([4], [b"$label1"])
+        imap_account.append("INBOX", make_message(message_id="<b5@x.jp>", body="body 5"))
+        syncer.sync(prefetch_limit=0)
+        with commands_sent(bodies) as sent:
+            assert bodies.fetch_bodies([_location(bodies, "<b4@x.jp>")]) == 1
+            assert bodies.fetch_bodies([_location(bodies, "<b5@x.jp>")]) == 1
+        assert "EXAMINE" not in sent, sent
+        assert "body 4" in _text(account, "<b4@x.jp>")
+        assert "body 5" in _text(account, "<b5@x.jp>")
+
+        # Another mailbox is EXAMINEd, and INBOX again after it.
+        with commands_sent(bodies) as sent:
+            assert bodies.fetch_bodies([_location(bodies, "<s1@x.jp>")]) == 1
+            bodies.cache().conn.execute(
+                "UPDATE messages SET body_fetched=0, text='' WHERE message_id='<b1@x.jp>'"
+            )
+            assert bodies.fetch_bodies([_location(bodies, "<b1@x.jp>")]) == 1
+        assert sent.count("EXAMINE") == 2, sent
+        assert "sent body" in _text(account, "<s1@x.jp>")
+
+        # Anything else sent on the connection (here a sync) means EXAMINE again.
+        bodies.sync(prefetch_limit=0)
+        with commands_sent(bodies) as sent:
+            assert bodies.fetch_bodies([_location(bodies, "<b2@x.jp>")]) == 1
+        assert sent.count("EXAMINE") == 1, sent
+    finally:
+        syncer.close()
+        bodies.close()
+
+
+def test_a_mailbox_recreated_while_selected_never_gets_another_messages_body(
+    tmp_path: Path, imap_account
+) -> None:  # type: ignore[no-untyped-def]
+    imap_account.append("Sent", make_message(message_id="<old1@x.jp>", body="old one"))
+    imap_account.append("Sent", make_message(message_id="<old2@x.jp>", body="old two"))
+    account = account_config(tmp_path, imap_account)
+    bodies = AccountSession(account, account.imap.resolve_password())
+    try:
+        bodies.sync(prefetch_limit=0)
+        old2 = _location(bodies, "<old2@x.jp>")
+        assert bodies.fetch_bodies([_location(bodies, "<old1@x.jp>")]) == 1
+
+        # Same name, new UIDVALIDITY, and a different message at UID 2.
+        other = imap_account.client()
+        other.delete_folder("Sent")
+        other.create_folder("Sent")
+        imap_account.append("Sent", make_message(message_id="<new1@x.jp>", body="new one"))
+        imap_account.append("Sent", make_message(message_id="<new2@x.jp>", body="new two"))
+
+        # Dovecot ends the session that had it selected; the fetch reconnects, sees the new
+        # UIDVALIDITY and leaves the message for the next sync to drop.
+        stored = bodies.fetch_bodies([old2])
+        assert stored == 0
+        assert "new two" not in _text(account, "<old2@x.jp>")
+    finally:
+        bodies.close()
