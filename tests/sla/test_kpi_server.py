@@ -5,13 +5,11 @@ report, whose every number is known in advance."""
 from __future__ import annotations
 
 import json
-import time as real_time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-import mailtriage.imap.actions as actions_module
 from mailtriage.cli import main
 from mailtriage.imap.actions import AccountActions
 from mailtriage.sla.kpi import report
@@ -26,19 +24,6 @@ CUSTOMER_B = ("佐藤 花子", "hanako@example.jp")
 
 def t(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, second, tzinfo=JST)
-
-
-class ScriptedClock:
-    """Stands in for the actions module's `time`: events get the scripted moment."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def time(self) -> float:
-        return self.now
-
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        return getattr(real_time, name)
 
 
 def customer(
@@ -74,13 +59,6 @@ def ours(
         references=[parent],
     )
     return (b"Auto-Submitted: auto-replied\r\n" + raw) if auto else raw
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> ScriptedClock:
-    fake = ScriptedClock()
-    monkeypatch.setattr(actions_module, "time", fake)
-    return fake
 
 
 def _key(config, message_id: str) -> str:  # type: ignore[no-untyped-def]

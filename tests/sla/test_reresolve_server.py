@@ -11,7 +11,8 @@ from mailtriage.imap.session import AccountSession
 from mailtriage.sla.kpi import report
 from mailtriage.store import Store
 from mailtriage.store import kpi as q
-from sla.test_kpi_server import H, ScriptedClock, _key, clock, customer, ours, t  # noqa: F401
+from sla.helpers import ScriptedClock
+from sla.test_kpi_server import H, _key, customer, ours, t
 from triage.helpers import actions_for, agent_config, conversation, sync
 
 TARO = ("山田 太郎", "taro@example.jp")
@@ -29,7 +30,7 @@ def headers_only_sync(config) -> None:  # type: ignore[no-untyped-def]
 async def test_done_again_after_reopen_is_logged_and_counted(
     tmp_path,
     imap_account,
-    clock,  # noqa: F811
+    clock: ScriptedClock,
 ) -> None:  # type: ignore[no-untyped-def]
     config = agent_config(tmp_path, imap_account, "alice")
     subject = "パスワードを忘れました"
