@@ -244,6 +244,9 @@ def sync_app_folder(client: imapclient.IMAPClient, store: Store, folder: str) ->
         with store.atomic():
             arrived += ev.insert_events(store.conn, events)
             arrived += ev.insert_presence(store.conn, presences)
+            # Logged under a key this cache renamed (or never had): file it where it belongs,
+            # so lookups by key (KPIs, status, presence) find it.
+            ev.file_orphans(store.conn, [r.conversation for r in (*events, *presences)])
             done = uidnext if last else max(chunk) + 1
             ev.set_folder_state(store.conn, folder, uidvalidity, done)
     if not uids:

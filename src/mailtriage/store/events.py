@@ -160,12 +160,42 @@ def forget_presence(conn: sqlite3.Connection, uidvalidity: int, uids: Iterable[i
 def rekey_events(conn: sqlite3.Connection, old: Sequence[str], new: str) -> None:
     """A conversation merged into or renamed to `new`: its cached events and presence follow,
     so lookups by key (KPIs, review state, the last event) keep finding them. The server's
-    items keep the key they were logged under; conversation_aliases covers those."""
+    items keep the key they were logged under; file_orphans files those fetched later."""
     marks = ",".join("?" * len(old))
     for table in ("app_events", "app_presence"):
         conn.execute(
             f"UPDATE {table} SET conversation=? WHERE conversation IN ({marks})", [new, *old]
         )
+
+
+def file_orphans(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, str]:
+    """File events and presence logged under a key no cached conversation has under the
+    conversation that key belongs to; return {old key: conversation}.
+
+    An agent whose cache has not seen the late message that renamed (or merged) a
+    conversation still logs under the key it knows. That key is the hash of one of the
+    conversation's ids (its old root, or a subject-fallback message's own id), and thread_ids
+    maps every id to its conversation, so the owner is found by hashing them: one pass over
+    thread_ids, only when a newly fetched item names an unknown key. A key nothing here
+    hashes to (mail not synced yet) stays as it is; the batch that brings that mail adopts
+    it (store.ingest).
+    """
+    from mailtriage.triage.threads import conversation_key
+
+    unknown = set()
+    for key in set(keys):
+        if conn.execute("SELECT 1 FROM conversations WHERE key=?", (key,)).fetchone() is None:
+            unknown.add(key)
+    if not unknown:
+        return {}
+    owners: dict[str, str] = {}
+    for message_id, conversation in conn.execute("SELECT message_id, conversation FROM thread_ids"):
+        key = conversation_key(message_id)
+        if key in unknown and key != conversation:
+            owners[key] = conversation
+    for old, conversation in owners.items():
+        rekey_events(conn, [old], conversation)
+    return owners
 
 
 def conversation_aliases(conn: sqlite3.Connection, key: str) -> set[str]:

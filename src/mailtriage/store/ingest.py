@@ -19,8 +19,9 @@ Both only ever add links, so a late message can only merge conversations, never 
 A conversation's key is that of its earliest message (by ts, mailbox, uid): the hash of the
 root it names (first reference, else In-Reply-To, else its own id). Messages arriving in time
 order keep the key the first message gave; otherwise the conversation is renamed, and the
-events logged under the old key still belong to it (store.events.conversation_aliases: every
-key a conversation's ids hash to).
+events logged under the old key still belong to it: cached ones move with the rename, and
+ones fetched later under a key this cache no longer (or never) had are filed under the
+conversation whose id that key hashes (store.events.file_orphans, README "How keys map").
 """
 
 from __future__ import annotations
