@@ -108,6 +108,8 @@ class AccountConfig:
     sent_folder: str | None = None  # None: find the \Sent special-use folder
     poll_interval: float = 60.0  # seconds between checks where IDLE is missing (and of Sent)
     app_folder: str = "Mailtriage"  # the app-owned folder: events, notes, presence
+    # Bodies fetched in the background: of messages from the last N days; None: of every one.
+    prefetch_days: int | None = None
     # rules.own_reply_moves_to_in_progress: the cache derives state by it (team-wide rule)
     own_reply_moves_to_in_progress: bool = True
     # Where status lives when the server refuses custom keywords (PERMANENTFLAGS without \*):
@@ -458,6 +460,7 @@ def parse_config(
                 "sent_folder",
                 "poll_interval",
                 "app_folder",
+                "prefetch_days",
                 "status_folders",
             }
         )
@@ -478,6 +481,9 @@ def parse_config(
             sent_folder=acc.str("sent_folder"),
             poll_interval=acc.number("poll_interval", 60.0, 5.0, 3600.0),
             app_folder=acc.str("app_folder", "Mailtriage") or "Mailtriage",
+            prefetch_days=(
+                acc.int("prefetch_days", 0, 0, 36_500) if "prefetch_days" in acc.data else None
+            ),
             own_reply_moves_to_in_progress=own_reply,
             status_folders=_status_folders(acc),
         )

@@ -8,7 +8,11 @@ is still the right one.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from mailtriage.imap.session import AccountSession
 from support.mailfactory import make_message
@@ -114,3 +118,30 @@ def test_a_mailbox_recreated_while_selected_never_gets_another_messages_body(
         assert "new two" not in _text(account, "<old2@x.jp>")
     finally:
         bodies.close()
+
+
+@pytest.mark.parametrize(
+    ("days", "prefetched"), [(None, {"<new@x.jp>", "<old@x.jp>"}), (30, {"<new@x.jp>"}), (0, set())]
+)
+def test_prefetch_days_bounds_the_background_bodies(
+    tmp_path: Path, imap_account, days: int | None, prefetched: set[str]
+) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    imap_account.append("INBOX", make_message(message_id="<old@x.jp>", date=now - timedelta(100)))
+    imap_account.append("INBOX", make_message(message_id="<new@x.jp>", date=now - timedelta(1)))
+    account = dataclasses.replace(account_config(tmp_path, imap_account), prefetch_days=days)
+    session = AccountSession(account, account.imap.resolve_password())
+    try:
+        report = session.sync()
+        # What a long-running watch does next: fill in whatever is still missing.
+        report.bodies += session.sync(backfill=True).bodies
+        fetched = session.cache().conn.execute(
+            "SELECT message_id FROM messages WHERE body_fetched = 1"
+        )
+        assert {message_id for (message_id,) in fetched} == prefetched
+        assert report.bodies == len(prefetched)
+        # Opening one is always possible.
+        if "<old@x.jp>" not in prefetched:
+            assert session.fetch_bodies([_location(session, "<old@x.jp>")]) == 1
+    finally:
+        session.close()

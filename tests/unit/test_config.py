@@ -45,6 +45,9 @@ def test_good_config_defaults(tmp_path: Path) -> None:
     assert account.imap.resolve_password() == "s3cret"
     assert account.cache_path.parent == Path(tmp_path / "xdg" / "cache" / "mailtriage")
     assert config.warnings == ()
+    assert account.prefetch_days is None  # every body, in the background
+    text = GOOD.replace('address = "Support@Example.com"', 'address = "s@x.jp"\nprefetch_days = 30')
+    assert load_config(write(tmp_path, text)).accounts["support"].prefetch_days == 30
 
 
 def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,6 +111,16 @@ def test_missing_file_says_where_and_how(tmp_path: Path) -> None:
             "'zed' is not in team.members",
         ),
         (('name = "alice"', 'name = "Alice Smith"'), "agent.name", "is not allowed"),
+        (
+            ('address = "Support@Example.com"', 'address = "s@x.jp"\nprefetch_days = "all"'),
+            "accounts.support.prefetch_days",
+            "expected an integer from 0 to 36500",
+        ),
+        (
+            ('address = "Support@Example.com"', 'address = "s@x.jp"\nprefetch_days = -1'),
+            "accounts.support.prefetch_days",
+            "got -1",
+        ),
     ],
 )
 def test_bad_values_name_the_key(

@@ -8,6 +8,7 @@ batch. Search finds a message by its body only once the body is here.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
 
@@ -121,12 +122,20 @@ def _fetch_whole(
     return stored
 
 
-def prefetch(client: imapclient.IMAPClient, store: Store, limit: int = PREFETCH_LIMIT) -> int:
-    """Bodies of the newest messages still without one, up to limit."""
-    if limit <= 0:
+def prefetch(
+    client: imapclient.IMAPClient,
+    store: Store,
+    limit: int = PREFETCH_LIMIT,
+    days: int | None = None,
+) -> int:
+    """Bodies of the newest messages still without one, up to limit; with `days`
+    (accounts.NAME.prefetch_days) only of messages dated within that many days."""
+    if limit <= 0 or days == 0:
         return 0
+    since = None if days is None else time.time() - days * 86400
     # A large message waits until it is opened: prefetch is for what is cheap to have ready.
-    return fetch_bodies(client, store, store.missing_bodies(limit, max_size=LARGE_MESSAGE))
+    missing = store.missing_bodies(limit, max_size=LARGE_MESSAGE, since=since)
+    return fetch_bodies(client, store, missing)
 
 
 def ensure_conversation_bodies(account: AccountConfig, reader: Store, key: str) -> None:

@@ -162,7 +162,7 @@ class AccountSession:
             if any(f.missing for f in report.folders):
                 self.folders = None  # look again next time (a renamed Sent may be back)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
-            report.bodies = prefetch(client, store, wanted)
+            report.bodies = prefetch(client, store, wanted, self.account.prefetch_days)
             # Still so unless something was selected meanwhile, which _quiet then notices.
             self._clean = clean
         except NETWORK_ERRORS as exc:

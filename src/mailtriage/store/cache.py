@@ -491,11 +491,15 @@ class Store:
         *,
         conversation: str | None = None,
         max_size: int | None = None,
+        since: float | None = None,
     ) -> list[tuple[int, str, int, int]]:
         """(rowid, mailbox, uidvalidity, uid) of messages still without a body, newest first
-        (only those of at most max_size bytes, when given)."""
+        (only those of at most max_size bytes, and dated since `since`, when given)."""
         sql = "SELECT id, mailbox, uidvalidity, uid FROM messages WHERE body_fetched = 0"
         params: list[Any] = []
+        if since is not None:
+            sql += " AND ts >= ?"
+            params.append(since)
         if max_size is not None:
             sql += " AND size <= ?"
             params.append(max_size)
