@@ -109,6 +109,7 @@ def test_disk_full_rolls_back_the_batch_then_resumes(
     with pytest.raises(CacheWriteError, match="full") as full:
         session.sync(prefetch_limit=0)
     assert "\n" not in str(full.value)
+    assert "it is consistent (what this sync had not committed rolled back)" in str(full.value)
     partial = consistent_count(account)
     assert partial < TOTAL
     store.conn.execute("PRAGMA max_page_count = 1073741823")

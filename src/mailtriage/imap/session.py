@@ -169,8 +169,10 @@ class AccountSession:
             raise self._lost(exc, "sync") from exc
         except sqlite3.OperationalError as exc:
             raise CacheWriteError(
-                f"cache {store.path}: {exc}; it is consistent (the last batch rolled back),"
-                " sync again once that is fixed"
+                # A batch, or during an initial sync's bulk load everything after its first
+                # 1,000 messages: either way what was committed before stays whole.
+                f"cache {store.path}: {exc}; it is consistent (what this sync had not"
+                " committed rolled back), sync again once that is fixed"
             ) from exc
         return report
 
