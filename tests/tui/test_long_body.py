@@ -150,7 +150,7 @@ async def test_the_rest_is_laid_out_after_the_first_paint_with_a_line_saying_so(
 async def test_a_long_message_with_quotes_folds_them_and_z_unfolds(
     tmp_path: Path, imap_account: Any
 ) -> None:
-    text = long_text(600, hostile_at=(100,), quote_at=200)  # ~45 kB: folded like a short one
+    text = long_text(800, hostile_at=(100,), quote_at=200)  # ~60 kB: folded like a short one
     imap_account.append("INBOX", raw_message("quoted", text))
     app = make_app(load_config(write_config(tmp_path, imap_account)))
     async with app.run_test(size=(120, 35)) as pilot:
@@ -159,9 +159,16 @@ async def test_a_long_message_with_quotes_folds_them_and_z_unfolds(
         assert "  [… 40 quoted lines, Z shows them]" in rows
         assert not any(row.startswith("> ") for row in rows)
         assert_clean(rows)
+        thread = reader.query_one("#thread")
+        await pilot.press("G")
+        await pilot.pause()
+        bottom = thread.scroll_y
+        assert bottom > FIRST_ROWS + 35 * 3  # below what a new BodyView wraps before its paint
         await pilot.press("Z")
         await wait_until(pilot, lambda: len(reader.query(BodyView)) == 1)
         await pilot.pause()
+        await pilot.pause()
+        assert thread.scroll_y == bottom  # the rebuilt text is wrapped down to where we were
         rows = reader.query_one(BodyView).text_rows()
         assert sum(row.startswith("> ") for row in rows) == 40
         assert_clean(rows)

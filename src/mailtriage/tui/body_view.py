@@ -70,8 +70,13 @@ class BodyView(Widget):
 
     DEFAULT_CSS = "BodyView { height: auto; }"
 
-    def __init__(self, lines: list[str], kinds: bytearray, *, size_label: str) -> None:
+    def __init__(
+        self, lines: list[str], kinds: bytearray, *, size_label: str, rows_at_least: int = 0
+    ) -> None:
+        """rows_at_least: wrap at least this many rows before the first paint (a rebuilt
+        reader scrolling back to where it was)."""
         super().__init__()
+        self._rows_at_least = rows_at_least
         self._lines = lines
         self._kinds = kinds
         self._clean = 0  # lines[:_clean] are sanitized (done once, kept across widths)
@@ -142,7 +147,7 @@ class BodyView(Widget):
         if width != self._width:
             self._reset(width)
         if self._next == 0:
-            self._wrap(rows=max(FIRST_ROWS, viewport.height * 3))
+            self._wrap(rows=max(FIRST_ROWS, self._rows_at_least) + viewport.height * 3)
         if not self.wrapped and not self._slice_pending:
             # After the repaint: the first screen comes before any background slice.
             self._slice_pending = True

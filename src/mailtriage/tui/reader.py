@@ -224,6 +224,7 @@ class ReaderScreen(Screen[None]):
         self.customer_panel: bool | None = None  # None: decided by width
         self.conversation: dict[str, Any] | None = None
         self._signature = ""  # what the thread's widgets show (see load)
+        self._keep_rows = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="reader-title")
@@ -327,6 +328,9 @@ class ReaderScreen(Screen[None]):
             self._signature = signature
             thread = self.query_one("#thread", VerticalScroll)
             y = thread.scroll_y
+            # Rebuilt long texts wrap at least down to where the reader was (else the
+            # scroll back lands on the few screens wrapped before the paint).
+            self._keep_rows = int(y) if keep_scroll else 0
             thread.remove_children()
             thread.mount_all(self._thread_items(conversation, timeline, loading, waiting))
             if keep_scroll:
@@ -397,7 +401,8 @@ class ReaderScreen(Screen[None]):
             show_quotes=self.show_quotes,
             long_body=notice,
         )
-        return [MessageView(head), BodyView(lines, kinds, size_label=size)]
+        body = BodyView(lines, kinds, size_label=size, rows_at_least=self._keep_rows)
+        return [MessageView(head), body]
 
     def _title(self, c: dict[str, Any]) -> Text:
         title = Text(no_wrap=True, overflow="ellipsis")
