@@ -225,6 +225,7 @@ class ReaderScreen(Screen[None]):
         self.conversation: dict[str, Any] | None = None
         self._signature = ""  # what the thread's widgets show (see load)
         self._keep_rows = 0
+        self._moves = 0  # scrolling keys so far (action_bottom)
 
     def compose(self) -> ComposeResult:
         yield Static(id="reader-title")
@@ -448,30 +449,43 @@ class ReaderScreen(Screen[None]):
             text.append(f"  {one_line(h['subject'] or '(no subject)')}\n")
         return text
 
+    def _thread(self) -> VerticalScroll:
+        """The thread, for a key that moves it: a pending End (below) gives way to it."""
+        self._moves += 1
+        return self.query_one("#thread", VerticalScroll)
+
     def action_scroll_down(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_down(animate=False)
+        self._thread().scroll_down(animate=False)
 
     def action_scroll_up(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_up(animate=False)
+        self._thread().scroll_up(animate=False)
 
     def action_page_down(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_page_down(animate=False)
+        self._thread().scroll_page_down(animate=False)
 
     def action_page_up(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_page_up(animate=False)
+        self._thread().scroll_page_up(animate=False)
 
     def action_top(self) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_home(animate=False)
+        self._thread().scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        thread = self.query_one("#thread", VerticalScroll)
+        thread = self._thread()
         unwrapped = [body for body in thread.query(BodyView) if not body.wrapped]
         for body in unwrapped:
             body.finish()
-        if unwrapped:  # the new height must be laid out before there is an end to go to
-            self.call_after_refresh(thread.scroll_end, animate=False)
-        else:
+        if not unwrapped:
             thread.scroll_end(animate=False)
+            return
+        # The new height must be laid out before there is an end to go to; a key pressed
+        # meanwhile (g right after G) wins over this late scroll (seen in tmux).
+        moves = self._moves
+
+        def end() -> None:
+            if moves == self._moves:
+                thread.scroll_end(animate=False)
+
+        self.call_after_refresh(end)
 
     def action_toggle_headers(self) -> None:
         self.show_headers = not self.show_headers
