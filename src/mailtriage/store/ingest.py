@@ -30,7 +30,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailtriage.store.events import rekey_events
 from mailtriage.triage.threads import conversation_key, thread_root
@@ -68,7 +68,11 @@ def last_id(conn: sqlite3.Connection) -> int:
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _json(value: list[object]) -> str:
+def json_list(value: list[Any] | str) -> str:
+    """A list as the cache stores it (JSON text); text is taken as already encoded (the parse
+    worker encodes a row's address lists there, off the core that writes SQLite)."""
+    if value.__class__ is str:
+        return value  # type: ignore[return-value]
     # Most lists here are empty (cc, warnings, attachments of a header-only row).
     return _encode(value) if value else "[]"
 
@@ -394,6 +398,16 @@ class BatchInsert:
     def _flush(self) -> None:
         if not self.pending:
             return
+        # Rows from the parse worker share one flags list per distinct set (imap.parsing):
+        # encode each once.
+        flag_texts: dict[int, str] = {}
+
+        def flags_text(flags: list[str]) -> str:
+            text = flag_texts.get(id(flags))
+            if text is None:
+                text = flag_texts[id(flags)] = json_list(flags)
+            return text
+
         self.conn.executemany(
             _INSERT,
             [
@@ -402,17 +416,17 @@ class BatchInsert:
                     row.uidvalidity,
                     row.uid,
                     row.message_id,
-                    _json(row.in_reply_to),  # type: ignore[arg-type]
-                    _json(row.references),  # type: ignore[arg-type]
+                    json_list(row.in_reply_to),
+                    json_list(row.references),
                     row.subject,
                     row.norm_subject,
                     row.from_name,
                     row.from_email,
-                    _json(row.to),  # type: ignore[arg-type]
-                    _json(row.cc),  # type: ignore[arg-type]
+                    json_list(row.to),
+                    json_list(row.cc),
                     row.date,
                     row.ts,
-                    _json(row.flags),  # type: ignore[arg-type]
+                    flags_text(row.flags),
                     row.modseq,
                     row.size,
                     int(row.inbound),
@@ -420,8 +434,8 @@ class BatchInsert:
                     row.counterpart_email,
                     row.text,
                     int(row.text_from_html),
-                    _json(row.attachments),  # type: ignore[arg-type]
-                    _json(row.warnings),  # type: ignore[arg-type]
+                    json_list(row.attachments),
+                    json_list(row.warnings),
                     row.raw,
                     key,
                     int(row.body_fetched),

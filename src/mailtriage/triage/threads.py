@@ -6,6 +6,7 @@ message's own id), so every machine that syncs the same mailbox derives the same
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import unicodedata
@@ -20,6 +21,7 @@ _TAG_RE = re.compile(r"^\s*(?:\[[^\]]{0,40}\]|【[^】]{0,20}】)\s*")
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SHORT_ID_LEN = 8
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
 MIN_PREFIX = 4
 
 
@@ -44,12 +46,9 @@ def short_id(key: str) -> str:
 
     Users may type any unique prefix of at least MIN_PREFIX characters, as with git hashes.
     """
-    value = int(key[:10], 16)  # 40 bits
-    chars = []
-    for _ in range(SHORT_ID_LEN):
-        chars.append(CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 40 bits, most significant first: base32 of 5 bytes is exactly 8 characters, mapped
+    # from RFC 4648's alphabet to Crockford's (an initial sync derives 100k of these).
+    return base64.b32encode(bytes.fromhex(key[:10])).decode("ascii").translate(_TO_CROCKFORD)
 
 
 def normalize_short_id(text: str) -> str:
