@@ -257,3 +257,18 @@ def test_sanitize_leaves_no_control_and_is_idempotent(text: str) -> None:
     assert not FORBIDDEN.search(shown)
     assert sanitize_for_terminal(shown) == shown
     shown.encode("utf-8")
+
+
+# Fragments ids are made of, and those that must push parse_ids off its shortcut: folds
+# inside an id, brackets, non-ASCII, controls Python's str.split() calls whitespace.
+ID_FRAGMENTS = [b"<", b">", b" ", b"\t", b"\r\n ", b"\r\n", b"a", b"@", b"x.y", b"(", b")"]
+ID_FRAGMENTS += [b",", b'"', b"\x1c", b"\x00", b"\x0b", b"\x7f", b"\xff", "返".encode()]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(ID_FRAGMENTS), max_size=16))
+def test_parse_ids_shortcut_agrees_with_the_general_path(fragments: list[bytes]) -> None:
+    from mailtriage.mime.headers import ids_in, parse_ids
+
+    raw = b"".join(fragments)
+    assert parse_ids(raw) == ids_in(raw)

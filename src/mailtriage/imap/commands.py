@@ -14,6 +14,7 @@ import imaplib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import imapclient
@@ -42,16 +43,44 @@ class Fetched:
 
 def _flags(meta: bytes) -> list[str] | None:
     found = _FLAGS.search(meta)
-    if found is None:
-        return None
+    return None if found is None else _flag_list(found.group(1))
+
+
+def _flag_list(flags: bytes) -> list[str]:
+    return list(_flag_set(flags))
+
+
+@lru_cache(maxsize=1024)
+def _flag_set(flags: bytes) -> tuple[str, ...]:
+    # A mailbox has few distinct flag sets (87 in the bench's 100k messages).
     # \Recent belongs to one session (RFC 3501 2.3.2): keeping it would make every
     # re-read by a new connection look like a flag change.
-    return sorted(
-        f.decode("ascii", "replace") for f in found.group(1).split() if f.lower() != b"\\recent"
+    return tuple(
+        sorted(f.decode("ascii", "replace") for f in flags.split() if f.lower() != b"\\recent")
     )
 
 
+# The items a CONDSTORE sync asks for, in the order Dovecot sends them: one match instead of
+# five searches (~3 µs a message at 100k). Any other order or set (MODSEQ after the
+# literal, no MODSEQ) takes the item-by-item path below.
+_SYNC_ITEMS = re.compile(
+    rb"\* \d+ FETCH \(UID (\d+) FLAGS \(([^)]*)\) INTERNALDATE \"([^\"]*)\""
+    rb" RFC822\.SIZE (\d+) MODSEQ \((\d+)\) BODY\["
+)
+
+
 def _record(meta: bytes, literal: bytes | None) -> Fetched | None:
+    common = _SYNC_ITEMS.match(meta)
+    if common is not None:
+        uid, flags, date, size, modseq = common.groups()
+        return Fetched(
+            uid=int(uid),
+            flags=_flag_list(flags),
+            internaldate=date.decode("ascii", "replace"),
+            size=int(size),
+            modseq=int(modseq),
+            literal=literal,
+        )
     uid = _UID.search(meta)
     if uid is None:
         return None  # an unsolicited FETCH without UID: nothing we can key it by

@@ -21,9 +21,11 @@ import operator
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache
 
 from mailtriage.config import AccountConfig
 from mailtriage.imap.commands import Fetched, FetchLine, records
+from mailtriage.mime.model import Address
 from mailtriage.store import MessageRow
 from mailtriage.store.ingest import json_list
 
@@ -55,20 +57,24 @@ def parse_rows(
     rows = []
     flag_lists: dict[tuple[str, ...], list[str]] = {}
     for record in fetched:
+        parsed = parse_header_fields(record.literal or b"")
         row = row_from_parsed(
-            account,
-            batch.folder,
-            batch.role,
-            batch.uidvalidity,
-            record,
-            parse_header_fields(record.literal or b""),
-            raw=None,
+            account, batch.folder, batch.role, batch.uidvalidity, record, parsed, raw=None
         )
-        row.to, row.cc = json_list(row.to), json_list(row.cc)
+        row.to, row.cc = _addresses_json(tuple(parsed.to)), _addresses_json(tuple(parsed.cc))
         row.attachments, row.warnings = json_list(row.attachments), json_list(row.warnings)
         row.flags = flag_lists.setdefault(tuple(row.flags), row.flags)
         rows.append(row)
     return rows
+
+
+@lru_cache(maxsize=8192)
+def _addresses_json(addresses: tuple[Address, ...]) -> str:
+    """An address list as the cache stores it, encoded once per distinct list: most
+    messages of a support mailbox are to the same address."""
+    from mailtriage.imap.sync import address_dicts
+
+    return json_list(address_dicts(addresses))
 
 
 def one_per_uid(response: list[Fetched], wanted: set[int]) -> list[Fetched]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ from mailtriage.store.cache import MailboxState
 from mailtriage.triage.threads import normalize_subject
 
 if TYPE_CHECKING:
-    from mailtriage.mime.model import ParsedMessage
+    from mailtriage.mime.model import Address, ParsedMessage
 
 FETCH_BATCH = 250  # the first batch; every batch is a multiple of it
 MAX_FETCH_BATCH = 8000  # measured: 2000 -> 8000 cut 100k-sync SQL CPU by 18% (fewer commits)
@@ -150,6 +150,11 @@ def _internaldate(text: str | None) -> datetime | None:
         return None
 
 
+def address_dicts(addresses: Iterable[Address]) -> list[dict[str, str]]:
+    """An address list as the cache keeps it (to_json, cc_json)."""
+    return [{"name": a.name, "email": a.email} for a in addresses]
+
+
 def row_from_parsed(
     account: AccountConfig,
     mailbox: str,
@@ -184,8 +189,8 @@ def row_from_parsed(
         norm_subject=normalize_subject(parsed.subject),
         from_name=from_addr.name if from_addr else "",
         from_email=from_email,
-        to=[{"name": a.name, "email": a.email} for a in parsed.to],
-        cc=[{"name": a.name, "email": a.email} for a in parsed.cc],
+        to=address_dicts(parsed.to),
+        cc=address_dicts(parsed.cc),
         date=when.isoformat(),
         ts=when.timestamp(),
         flags=fetched.flags or [],

@@ -166,6 +166,8 @@ def _canonical_addr(addr: str) -> str:
 
 
 _ID_IN_BRACKETS = re.compile(r"<([^<>]*)>")
+# Bracketed ids of printable ASCII (no brackets inside), separated by spaces or folds.
+_PLAIN_IDS = re.compile(rb"[ \t\r\n]*(?:<[\x21-\x3b\x3d\x3f-\x7e]+>[ \t\r\n]*)+")
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
@@ -175,6 +177,15 @@ def parse_ids(raw: bytes) -> list[str]:
     Whitespace inside ids is removed (folding inside an id happens in the wild); ids without
     angle brackets are accepted when they look like local@domain; everything else is noise.
     """
+    if _PLAIN_IDS.fullmatch(raw):
+        # What nearly every mailer sends, for which ids_in() gives exactly these (a test
+        # compares the two): a third of its cost, at 160k id fields in an initial sync.
+        return list(dict.fromkeys(raw.decode("ascii").split()))
+    return ids_in(raw)
+
+
+def ids_in(raw: bytes) -> list[str]:
+    """parse_ids for any header value (parse_ids takes a shortcut for the plain ones)."""
     text = unfold(raw).decode("ascii", "replace")
     ids: list[str] = []
     bracketed = [_WHITESPACE.sub("", m) for m in _ID_IN_BRACKETS.findall(text)]

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 # Reply/forward prefixes seen in the wild, Japanese mailers included; repeated and mixed.
 _PREFIX_RE = re.compile(
@@ -25,8 +26,11 @@ _TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
 MIN_PREFIX = 4
 
 
+@lru_cache(maxsize=8192)
 def normalize_subject(subject: str) -> str:
-    """Strip reply prefixes and ticket tags; fold width and case so variants compare equal."""
+    """Strip reply prefixes and ticket tags; fold width and case so variants compare equal.
+
+    Cached: a support mailbox repeats its subjects (replies, the same question again)."""
     s = unicodedata.normalize("NFKC", subject or "")
     previous = None
     while previous != s:
