@@ -6,7 +6,6 @@ message's own id), so every machine that syncs the same mailbox derives the same
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import unicodedata
@@ -22,7 +21,7 @@ _TAG_RE = re.compile(r"^\s*(?:\[[^\]]{0,40}\]|【[^】]{0,20}】)\s*")
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SHORT_ID_LEN = 8
-_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
+_CROCKFORD_PAIRS = [a + b for a in CROCKFORD for b in CROCKFORD]
 MIN_PREFIX = 4
 
 
@@ -50,9 +49,16 @@ def short_id(key: str) -> str:
 
     Users may type any unique prefix of at least MIN_PREFIX characters, as with git hashes.
     """
-    # 40 bits, most significant first: base32 of 5 bytes is exactly 8 characters, mapped
-    # from RFC 4648's alphabet to Crockford's (an initial sync derives 100k of these).
-    return base64.b32encode(bytes.fromhex(key[:10])).decode("ascii").translate(_TO_CROCKFORD)
+    # 40 bits, most significant first, as four 10-bit pairs of characters (an initial sync
+    # derives ~66k of these; a loop over the 8 characters was 3.4 µs each).
+    value = int(key[:10], 16)
+    pairs = _CROCKFORD_PAIRS
+    return (
+        pairs[value >> 30]
+        + pairs[value >> 20 & 1023]
+        + pairs[value >> 10 & 1023]
+        + pairs[value & 1023]
+    )
 
 
 def normalize_short_id(text: str) -> str:
