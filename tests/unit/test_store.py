@@ -325,3 +325,22 @@ def test_a_failed_bulk_load_leaves_the_cache_as_before(store: Store) -> None:
         raise RuntimeError("connection dropped mid-bulk")
     assert _partition(store) == before  # the dropped indexes are back, nothing half-written
     assert [c["subject"] for c in store.search("ログイン")] == ["ログインできません"]
+
+
+def test_a_new_cache_has_large_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailtriage.store import cache
+
+    new = Store(tmp_path / "new.sqlite3")
+    assert new.conn.execute("PRAGMA page_size").fetchone() == (cache.PAGE_SIZE,)
+    assert cache.PAGE_SIZE > 4096  # SQLite's default
+    new.close()
+    monkeypatch.setattr(cache, "PAGE_SIZE", 4096)  # a cache made before the change
+    old = Store(tmp_path / "old.sqlite3")
+    old.insert_messages([row("<a@x>")])
+    old.close()
+    monkeypatch.undo()
+    reopened = Store(tmp_path / "old.sqlite3")
+    assert reopened.conn.execute("PRAGMA page_size").fetchone() == (4096,)
+    assert reopened.message_count() == 1

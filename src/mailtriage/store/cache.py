@@ -32,6 +32,9 @@ _MESSAGE_COLUMNS = (
 )
 
 
+PAGE_SIZE = 8192  # a new cache's; see Store._ensure_schema
+
+
 class CacheError(Exception):
     """The cache cannot be used; the message says why and what to do."""
 
@@ -147,6 +150,12 @@ class Store:
             )
         if readonly:
             raise CacheError(f"cache {self.path} needs an upgrade: run `mailtriage sync`")
+        if version == 0:
+            # A new cache (the page size of an existing one stays as it is): an initial
+            # sync of 100k messages writes ~200 MB, and with 8 kB pages its SQLite work
+            # took ~10% less CPU than with the default 4 kB (fewer pages to split, to
+            # write to the WAL and to checkpoint).
+            self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         from sqlite_utils import Database
 
         from mailtriage.store.schema import migrations
