@@ -15,7 +15,7 @@ from mailtriage.tui.app import make_app
 from mailtriage.tui.conversation_list import ConversationList
 from security.helpers import run_cli
 from security.test_tls import wrong_name_dovecot, wrong_name_pki  # noqa: F401 (fixtures)
-from support.configs import write_config
+from support.configs import write_config, write_config_via_proxy
 from support.mailfactory import make_message
 from support.pilot import wait_until
 from sync.conftest import new_account
@@ -77,9 +77,7 @@ async def test_app_says_a_refused_login_in_one_line_and_recovers(
     imap = new_account(dovecot)
     imap.append("INBOX", make_message(message_id="<p0@x.jp>"))
     with FaultProxy(dovecot.imap_port) as proxy:
-        path = write_config(
-            tmp_path, imap, port=proxy.port, security="insecure-plaintext", ca_file=None
-        )
+        path = write_config_via_proxy(tmp_path, imap, proxy)
         app = make_app(load_config(path))
         async with app.run_test(size=(120, 35)) as pilot:
             conversations = app.main.query_one(ConversationList)

@@ -18,7 +18,7 @@ from mailtriage.config import load_config
 from mailtriage.devservers.dovecot import DovecotServer
 from mailtriage.tui.app import make_app
 from mailtriage.tui.conversation_list import ConversationList
-from support.configs import write_config
+from support.configs import write_config, write_config_via_proxy
 from support.mailfactory import make_message
 from support.pilot import wait_until
 from sync.conftest import new_account
@@ -113,10 +113,7 @@ async def test_tui_says_bye_in_one_line_and_comes_back(
     imap = new_account(dovecot)
     imap.append("INBOX", make_message(message_id="<c0@x.jp>"))
     with FaultProxy(dovecot.imap_port) as proxy:
-        # Plain IMAP, so the proxy's BYE is a real IMAP line (inside TLS it would be garbage).
-        path = write_config(
-            tmp_path, imap, port=proxy.port, security="insecure-plaintext", ca_file=None
-        )
+        path = write_config_via_proxy(tmp_path, imap, proxy)
         config = load_config(path)
         app = make_app(config)
         async with app.run_test(size=(120, 35)) as pilot:

@@ -49,3 +49,11 @@ timeout = 5
         encoding="utf-8",
     )
     return path
+
+
+def write_config_via_proxy(directory: Path, account: Any, proxy: Any, **kwargs: Any) -> Path:
+    """The same config, through a FaultProxy (tests/sync/proxy.py) to the plain IMAP port:
+    the proxy reads the commands and its BYE is a real IMAP line (inside TLS, garbage)."""
+    return write_config(
+        directory, account, port=proxy.port, security="insecure-plaintext", ca_file=None, **kwargs
+    )

@@ -12,7 +12,7 @@ import pytest
 
 from mailtriage.config import AccountConfig, load_config
 from mailtriage.devservers.dovecot import DovecotServer
-from support.configs import write_config
+from support.configs import write_config, write_config_via_proxy
 from support.imap_account import ImapAccount
 from sync.proxy import FaultProxy
 
@@ -47,10 +47,7 @@ def account_config(directory: Path, imap: ImapAccount, **kwargs: object) -> Acco
 
 
 def via_proxy(directory: Path, imap: ImapAccount, proxy: FaultProxy, **kw: object) -> AccountConfig:
-    # Plain IMAP so the proxy can read the commands the client sends.
-    return account_config(
-        directory, imap, security="insecure-plaintext", port=proxy.port, ca_file=None, **kw
-    )
+    return load_config(write_config_via_proxy(directory, imap, proxy, **kw)).accounts["support"]
 
 
 def with_poll(account: AccountConfig, seconds: float) -> AccountConfig:
