@@ -174,8 +174,9 @@ def test_a_cache_from_before_the_padding_is_reindexed(
         INSERT INTO messages_fts (rowid, subject, sender, body)
         SELECT id, subject, from_name || ' ' || from_email, text FROM messages;
         DROP TABLE messages_fts_terms;
-        DROP INDEX messages_id_conversation;
-        DELETE FROM _sqlite_migrations WHERE name = '0004_search_short_terms';
+        DROP INDEX messages_id_conversation_ts;
+        DELETE FROM _sqlite_migrations WHERE name IN ('0004_search_short_terms',
+                                                      '0005_search_hit_ts');
         PRAGMA user_version = 3;
         """
     )
@@ -270,3 +271,26 @@ def test_hostile_queries_are_data(store: Store, hostile: str) -> None:
 def test_empty_query(store: Store) -> None:
     assert store.search("") == []
     assert store.search("   ") == []
+
+
+def test_equal_hits_rank_by_their_most_recent_matching_message(tmp_path: Path) -> None:
+    """Same score: the conversation whose matching message is newest comes first, for the
+    app's list of keys and the CLI's rows alike, with or without a limit or a filter."""
+    from mailtriage.store.search import search_keys
+
+    store = Store(tmp_path / "c.sqlite3")
+    with store.atomic():
+        store.insert_messages(
+            [
+                row(f"<t{n}@x>", subject=f"件名{n}", text="同じ本文です", day=f"2025-02-0{n}T10:00")
+                for n in (3, 1, 5, 2, 4)
+            ]
+        )
+    newest_first = ["件名5", "件名4", "件名3", "件名2", "件名1"]
+    assert subjects(store, "同じ本文") == newest_first
+    assert subjects(store, "同じ本文", limit=2) == newest_first[:2]
+    assert subjects(store, "同じ本文 status:unhandled", limit=3) == newest_first[:3]
+    by_key = {c["key"]: c["subject"] for c in store.search("同じ本文")}
+    assert [by_key[k] for k in search_keys(store.conn, "同じ本文")] == newest_first
+    assert [by_key[k] for k in search_keys(store.conn, "本文", limit=1)] == newest_first[:1]
+    store.close()

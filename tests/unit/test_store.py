@@ -76,6 +76,7 @@ def test_cache_file_is_private_and_versioned(tmp_path: Path, store: Store) -> No
         "0002_body_fetched",
         "0003_app_folder",
         "0004_search_short_terms",
+        "0005_search_hit_ts",
     ]
     store.close()
     # reopening applies nothing twice

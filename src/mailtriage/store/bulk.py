@@ -26,7 +26,7 @@ from mailtriage.store.ingest import FTS_INSERT, last_id
 # and short ids do): updated row by row they were most of the random index writes.
 DEFERRED_INDEXES = (
     "messages_message_id",
-    "messages_id_conversation",
+    "messages_id_conversation_ts",
     "messages_body_missing",
     "conversations_short_id",
     "conversations_status",

@@ -214,3 +214,18 @@ def m0004_search_short_terms(db: Database) -> None:
         CREATE INDEX messages_id_conversation ON messages (id, conversation);
         """,
     )
+
+
+@migrations(name="0005_search_hit_ts")
+def m0005_search_hit_ts(db: Database) -> None:
+    # A search ranks conversations by their best hit, then by their most recent matching
+    # message: with the hit's time in the index beside its conversation, the app's list of
+    # every matching key needs neither the message rows nor the conversations table (16,620
+    # hits at 100k: 66 -> 49 ms CPU).
+    _execute_script(
+        db,
+        """
+        DROP INDEX messages_id_conversation;
+        CREATE INDEX messages_id_conversation_ts ON messages (id, conversation, ts);
+        """,
+    )

@@ -9,7 +9,7 @@ The FTS5 table uses the trigram tokenizer, and every indexed column ends in two 
 any term, even of one or two characters (返金, 佐藤), is an index lookup (store.fts). Only a
 short term that starts more than fts.MAX_SHORT_TERMS trigrams (a single common kana) falls
 back to LIKE. Results come best first: FTS5's bm25 of the best-matching message, subject hits
-weighing most, then the most recent conversation.
+weighing most, then the conversation with the most recent matching message.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def _compile(
                 "WITH hits AS MATERIALIZED (SELECT rowid AS id, bm25(messages_fts, {}, {}, {})"
                 " AS score FROM messages_fts WHERE messages_fts MATCH ?) ".format(*_WEIGHTS)
             )
-            source = "hits JOIN messages m INDEXED BY messages_id_conversation ON m.id = hits.id"
+            source = "hits JOIN messages m INDEXED BY messages_id_conversation_ts ON m.id = hits.id"
             params.append(" AND ".join(query.fts))
             score = "MIN(hits.score)"
         else:
@@ -232,18 +232,38 @@ def _compile(
         for columns, needle in query.like:
             where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
             params += [needle] * len(columns)
-        sql = (
-            f"{prefix}SELECT {select} FROM (SELECT m.conversation AS key, {score} AS score"
-            f" FROM {source} WHERE {' AND '.join(where) or '1'} GROUP BY m.conversation) best"
-            " JOIN conversations c ON c.key = best.key"
+        # A conversation ranks by its best hit, then by its most recent matching message.
+        best = (
+            f"(SELECT m.conversation AS key, {score} AS score, MAX(m.ts) AS ts FROM {source}"
+            f" WHERE {' AND '.join(where) or '1'} GROUP BY m.conversation) best"
         )
-        order = "best.score, c.last_ts DESC, c.key"
+        order = "best.score, best.ts DESC, best.key"
+        if query.conversation_sql:
+            # status:, assignee: filter before any limit.
+            sql = (
+                f"{prefix}SELECT {select} FROM {best} JOIN conversations c ON c.key = best.key"
+                f" WHERE {' AND '.join(query.conversation_sql)}"
+            )
+            params += query.conversation_params
+        elif select == "c.key":
+            # The app's list of every match: no conversation row is read at all.
+            sql = f"{prefix}SELECT best.key FROM {best}"
+        else:
+            # Rows only for the conversations that make the cut.
+            sql = (
+                f"{prefix}SELECT {select} FROM (SELECT best.* FROM {best} ORDER BY {order}"
+                f"{' LIMIT ?' if limit is not None else ''}) best"
+                " JOIN conversations c ON c.key = best.key"
+            )
+            if limit is not None:
+                params.append(limit)
+                limit = None
     else:
         sql = f"SELECT {select} FROM conversations c"
         order = "c.last_ts DESC, c.key"
-    if query.conversation_sql:
-        sql += " WHERE " + " AND ".join(query.conversation_sql)
-        params += query.conversation_params
+        if query.conversation_sql:
+            sql += " WHERE " + " AND ".join(query.conversation_sql)
+            params += query.conversation_params
     sql += f" ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT ?"

@@ -3,4 +3,4 @@
 Bump it with every migration added to store.schema (a unit test checks they agree).
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
