@@ -78,6 +78,7 @@ async def test_views_by_number_and_brackets(build_app) -> None:  # type: ignore[
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.press("2")
         assert app.view == "in-progress"
+        await app.list_settled()  # the rows are read on a worker thread
         statuses = {
             conversations(app).row(i)["status"] for i in range(len(conversations(app).keys))
         }
@@ -88,8 +89,10 @@ async def test_views_by_number_and_brackets(build_app) -> None:  # type: ignore[
         assert app.view == "escalated"  # wrapped around: unhandled is first, escalated last
         await pilot.press("8")
         assert app.view == "all"
+        await app.list_settled()
         assert len(conversations(app).keys) == app.counts["all"]
         await pilot.press("4")
+        await app.list_settled()
         rows = [conversations(app).row(i) for i in range(len(conversations(app).keys))]
         assert rows and all(r["assignee"] == "alice" and r["status"] != "done" for r in rows)
 
@@ -101,7 +104,7 @@ async def test_search_japanese_then_escape(build_app) -> None:  # type: ignore[n
         for ch in "請求":
             await pilot.press(ch)
         await pilot.press("enter")
-        await pilot.pause()
+        await app.list_settled()
         keys = conversations(app).keys
         assert keys and app.search_query == "請求"
         store = app.store
@@ -120,6 +123,7 @@ async def test_select_and_sort(build_app) -> None:  # type: ignore[no-untyped-de
         assert listing_.selected == {first} and listing_.cursor == 1
         await pilot.press("S")
         assert app.sort == "newest"
+        await app.list_settled()
         rows = [listing_.row(i) for i in range(5)]
         assert [r["last_ts"] for r in rows] == sorted((r["last_ts"] for r in rows), reverse=True)
         assert listing_.selected == {first}  # selection survives a re-sort
@@ -190,12 +194,14 @@ async def test_narrow_view_bar_always_shows_the_current_view(build_app) -> None:
         first = str(bar.render())
         assert first.startswith("1未対応") and cell_len(first.rstrip()) > 80  # cut at the end
         await pilot.press("E")  # the Escalated view, the last one
+        await app.list_settled()  # the bar changes with the rows, not before them
         await pilot.pause()
         shown = str(bar.render())
         assert app.view == "escalated"
         assert shown.startswith("…") and "Eエス" in shown
         assert cell_len(shown.rstrip()) <= 80  # so the current view is on screen
         await pilot.press("1")
+        await app.list_settled()
         await pilot.pause()
         assert str(bar.render()).startswith("1未対応")
 
@@ -220,6 +226,7 @@ async def test_changes_by_another_connection_appear_and_cursor_stays(build_app, 
         writer.close()
         del uid
         await pilot.pause(0.6)  # two change polls
+        await app.list_settled()  # the reload they started, read on a worker thread
         assert len(listing_.keys) == before - 1
         assert first not in listing_.keys
         assert listing_.current_key == key
@@ -319,7 +326,7 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
         assert "/ 請求" in str(sidebar.render())
         # click the first saved search: 11 views, a blank line, the title, then the entries
         await pilot.click("#sidebar", offset=(2, 13))
-        await pilot.pause()
+        await app.list_settled()
         assert app.search_query == "請求書"
         assert conversations(app).keys == [c["key"] for c in app.store.search("請求書")]
         await pilot.press("escape", "colon")
@@ -328,7 +335,8 @@ async def test_saved_searches_in_sidebar_and_palette(build_app, tui_config) -> N
             await pilot.press(ch)
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await app.list_settled()
+        await pilot.pause()
         assert app.search_query == "refund"
         assert "Refunds" in str(sidebar.render())
 
@@ -347,6 +355,7 @@ async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyp
         status = str(app.main.query_one("#status").render())
         assert f"{app.counts['overdue']} overdue" in status
         await pilot.press("9")
+        await app.list_settled()
         listing_ = conversations(app)
         rows = [listing_.row(i) for i in range(len(listing_.keys))]
         assert len(rows) == app.counts["overdue"]
@@ -357,6 +366,7 @@ async def test_sla_views_and_column(build_app) -> None:  # type: ignore[no-untyp
         shown = sla_text(rows[0]["sla"])
         assert shown.startswith("-") and f" {shown} " in text
         await pilot.press("0")
+        await app.list_settled()
         rows = [listing_.row(i) for i in range(len(listing_.keys))]
         assert all(r["sla"].state == "due-soon" for r in rows)
 
@@ -500,9 +510,9 @@ async def test_a_stream_of_changes_is_shown_once_a_second(build_app, tui_config)
     async with app.run_test(size=(120, 35)) as pilot:
         original = app.reload
 
-        def counting(*, keep: str | None) -> None:
+        def counting(**kwargs: bool) -> None:
             reloads.append(time.monotonic())
-            original(keep=keep)
+            original(**kwargs)
 
         app.reload = counting  # type: ignore[method-assign]
         cache = tui_config.accounts["demo"].cache_path

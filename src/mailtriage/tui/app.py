@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from mailtriage.config import AccountConfig, Config, xdg_dir
 from mailtriage.store import Store, listing
+from mailtriage.tui import list_loader
 from mailtriage.tui.commands import BindingCommands
 from mailtriage.tui.main_screen import MainScreen
 from mailtriage.tui.rows import one_line
@@ -38,12 +41,23 @@ STREAM_POLLS = 3
 STREAM_GAP = 1.0
 # A dead agent's presence ages out (store.events.PRESENCE_TTL) with no commit to announce it.
 PRESENCE_SWEEP = 10.0
+# A view switch that takes longer than this says "loading…" on the status line; a faster one
+# (any cache below ~20k conversations) just shows the new rows, with no flash in between.
+LOADING_DELAY = 0.15
 FALLBACK_THEME = "mailtriage-dark"
 
 
 @dataclass
 class SyncEventArrived(Message):
     event: Any
+
+
+@dataclass
+class ListLoaded(Message):
+    request: list_loader.ListRequest
+    keys: list[str]
+    counts: dict[str, int] | None
+    seconds: float
 
 
 @dataclass
@@ -100,7 +114,11 @@ class MailtriageApp(App[None]):
         self.search_query: str | None = None
         self.counts: dict[str, int] = {}
         self.sync_state = "starting"
-        self._data_version = -1
+        self._data_version = -1  # the UI connection's data_version at the last reload
+        self._counts_version = -1  # ... whose counts are shown
+        self._loads = list_loader.ListLoads()
+        self._list_settled = asyncio.Event()
+        self._loading_shown = False  # "loading…" on the status line
         self._last_change = -STREAM_GAP  # monotonic time of the last reload for a change
         self._changed_polls = 0  # consecutive polls that found a change
         self.presence_sweep = PRESENCE_SWEEP
@@ -196,7 +214,7 @@ class MailtriageApp(App[None]):
             from mailtriage.triage.folders import notice
 
             self.notify(notice(folders, self.account.app_folder), severity="warning", timeout=10)
-        self.reload(keep=None)
+        self._first_load()
         self._poll_timers = [
             self.set_interval(CHANGE_POLL, self.check_for_changes),
             self.set_interval(self.presence_sweep, self.sweep_presence),
@@ -231,52 +249,134 @@ class MailtriageApp(App[None]):
                 rows[key] = {**rows[key], **changes}
         return rows
 
-    def reload(self, *, keep: str | None) -> None:
-        """Re-read keys and counts; the cursor stays on the same conversation."""
-        from mailtriage.tui.conversation_list import ConversationList
+    def reload(self, *, new_view: bool = False, announce: bool = False) -> None:
+        """Re-read the list's keys (and the counts, when the data changed) on a worker thread;
+        the result is shown by on_list_loaded unless something newer was asked for meanwhile.
 
+        new_view: the view, search or sort changed, so loads still running are for rows the
+        user no longer wants. The cursor stays on its conversation either way (by key).
+        """
         if self._closing:
             return
+        request = self._list_request(new_view=new_view, announce=announce)
+        self.run_worker(
+            partial(self._load_list, request),
+            thread=True,
+            name=f"list {request.seq}",
+            group="list",
+            exclusive=new_view,
+            exit_on_error=False,
+            description="loading the conversation list",
+        )
+        if new_view:
+            self.set_timer(LOADING_DELAY, self._show_loading)
 
-        started = time.perf_counter()
+    def _first_load(self) -> None:
+        """At start the list is read on the UI thread: there is nothing yet for keys to act
+        on, and keys typed ahead (`j j enter` while it starts) must find the rows."""
+        request = self._list_request(new_view=True)
+        keys, counts = list_loader.read_list(self.store.conn, request, agent=self.config.agent)
+        self.on_list_loaded(ListLoaded(request, keys, counts, 0.0))
+
+    def _list_request(self, *, new_view: bool, announce: bool = False) -> list_loader.ListRequest:
         version = listing.data_version(self.store.conn)
-        if self.search_query:
-            from mailtriage.store.search import search_keys
-
-            keys = search_keys(self.store.conn, self.search_query)
-        elif self.view in SLA_VIEWS:
-            keys = self._sla_view_keys(version)
-        else:
-            keys = listing.view_keys(
-                self.store.conn, self.view, agent=self.config.agent, sort=self.sort
-            )
-        if version != self._data_version or not self.counts:
+        if version != self._data_version:
+            self._data_version = version
+            for screen in self.screen_stack:
+                refresh = getattr(screen, "data_changed", None)
+                # A screen pushed but not mounted yet has no widgets to refresh; its on_mount
+                # loads (a reload in between raised NoMatches: '#reader-title', under load).
+                if refresh is not None and screen.is_mounted:
+                    refresh()
+        sla_keys = None
+        if self.view in SLA_VIEWS and not self.search_query:
+            sla_keys = tuple(self._sla_view_keys(version))  # counted by the SLA worker
+        request = list_loader.ListRequest(
+            seq=self._loads.begin(new_view=new_view),
+            view=self.view,
+            search=self.search_query,
+            sort=self.sort,
+            version=version,
             # Counts scan every conversation: only when the data changed, not per view switch.
+            counts=version != self._counts_version or not self.counts,
+            new_view=new_view,
+            sla_keys=sla_keys,
+            announce=announce,
+        )
+        self._list_settled.clear()
+        return request
+
+    def _load_list(self, request: list_loader.ListRequest) -> None:
+        """On a worker thread, with a connection of its own (never the UI thread's)."""
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        started = time.perf_counter()
+        store = Store(self.account.cache_path, readonly=True)
+        interrupted = False
+        try:
+            if not self._loads.started(request.seq, store.conn):
+                return  # superseded before it began
+            try:
+                keys, counts = list_loader.read_list(store.conn, request, agent=self.config.agent)
+            finally:
+                # Unregistered before it closes: nobody may interrupt a closed connection.
+                interrupted = self._loads.finished(request.seq)
+        except sqlite3.OperationalError:
+            if interrupted:
+                return  # a newer view was asked for: this one's rows are unwanted
+            raise
+        finally:
+            store.close()
+        if not worker.is_cancelled:
+            # post_message: thread-safe and never blocks (call_from_thread would wait for the
+            # UI loop, forever if the app is closing).
+            self.post_message(ListLoaded(request, keys, counts, time.perf_counter() - started))
+
+    def on_list_loaded(self, message: ListLoaded) -> None:
+        from mailtriage.tui.conversation_list import ConversationList
+
+        request = message.request
+        if self._closing or not self._loads.accept(request.seq):
+            return  # a newer load was shown already, or the view changed since
+        if message.counts is not None:
             # Merge: the SLA counts come from a worker and must not blink to zero meanwhile.
-            self.counts = {
-                **self.counts,
-                **listing.view_counts(self.store.conn, agent=self.config.agent),
-            }
+            self.counts = {**self.counts, **message.counts}
+            self._counts_version = request.version
             self.schedule_sla_count()
-        self._data_version = version
         screen = self.main
-        conversations = screen.query_one(ConversationList)
+        lists = screen.query(ConversationList)
+        if not lists:
+            return  # the app is closing: its screens are already gone
+        conversations = lists.first()
         conversations.now = self.clock
-        conversations.set_keys(keys, keep=keep)
+        # A refresh keeps the cursor's conversation on the same screen line when rows come
+        # or go above it; a new view only keeps it if it is there.
+        conversations.set_keys(message.keys, steady=not request.new_view)
         screen.show_views(self.view, self.counts, self.search_query)
         screen.call_after_refresh(screen.refresh_header)
+        if self._loads.settled:
+            self._list_settled.set()
+        if self._loading_shown and not self._loads.view_pending:
+            self._loading_shown = False
+        self.update_status()
         log.debug(
-            "reload %s: %d keys in %.1f ms",
-            self.view,
-            len(keys),
-            (time.perf_counter() - started) * 1000,
+            "list %s: %d keys in %.1f ms (worker)",
+            request.view,
+            len(message.keys),
+            message.seconds * 1000,
         )
-        for screen_ in self.screen_stack:
-            refresh = getattr(screen_, "data_changed", None)
-            # A screen pushed but not mounted yet has no widgets to refresh; its on_mount
-            # loads (a reload in between raised NoMatches: '#reader-title', under load).
-            if refresh is not None and screen_.is_mounted:
-                refresh()
+        if request.announce and request.search:
+            self.notify(f"{len(message.keys)} conversations match {request.search!r}", timeout=3)
+
+    def _show_loading(self) -> None:
+        if not self._closing and self._loads.view_pending and not self._loading_shown:
+            self._loading_shown = True
+            self.update_status()
+
+    async def list_settled(self) -> None:
+        """Until the newest load asked for is on screen (tests and bench/tui_bench.py)."""
+        await self._list_settled.wait()
 
     def schedule_sla_count(self) -> None:
         """Keep the overdue counts fresh without slowing the app down.
@@ -361,7 +461,7 @@ class MailtriageApp(App[None]):
         if self.view in SLA_VIEWS and not self.search_query:
             listed = self.main.query_one(ConversationList)
             if listed.keys != message.keys[self.view]:
-                self.reload(keep=listed.current_key)
+                self.reload()
                 return
         self.main.show_views(self.view, self.counts, self.search_query)
         self.update_status()
@@ -401,7 +501,7 @@ class MailtriageApp(App[None]):
         if self._changed_polls >= STREAM_POLLS and now - self._last_change < STREAM_GAP:
             return  # a stream: shown at the first poll STREAM_GAP after the last reload
         self._last_change = now
-        self.reload(keep=lists.first().current_key)
+        self.reload()
 
     # -- view state --------------------------------------------------------------------------
 
@@ -412,7 +512,7 @@ class MailtriageApp(App[None]):
         if view not in BY_ID:
             return
         self.view, self.search_query, self.sort = view, None, None
-        self.reload(keep=None)
+        self.reload(new_view=True)
 
     def action_next_view(self, delta: int) -> None:
         ids = [v.id for v in VIEWS]
@@ -425,16 +525,11 @@ class MailtriageApp(App[None]):
             f"sorted by {'newest activity' if self.sort == 'newest' else 'oldest waiting'} first",
             timeout=2,
         )
-        self.reload(keep=None)
+        self.reload(new_view=True)
 
     def search(self, query: str | None) -> None:
         self.search_query = query
-        self.reload(keep=None)
-        if query:
-            self.notify(
-                f"{len(self.main.query_one('#conversations').keys)} conversations match {query!r}",
-                timeout=3,
-            )
+        self.reload(new_view=True, announce=bool(query))  # the count is said once shown
 
     def open_conversation(self, key: str) -> None:
         from mailtriage.tui.reader import ReaderScreen
@@ -589,7 +684,7 @@ class MailtriageApp(App[None]):
             for key in keys:
                 self.pending.pop(key, None)
             conversations.selected.clear()
-            self.reload(keep=conversations.current_key)
+            self.reload()
         failed = [r for r in results if not r.ok]
         if len(results) == 1:
             self.notify(
@@ -906,6 +1001,8 @@ class MailtriageApp(App[None]):
         )
         if self.counts.get("overdue"):
             text += f" · {self.counts['overdue']} overdue"
+        if self._loading_shown:
+            text += " · loading…"
         if self._outbox is not None:
             waiting = len(self._outbox.pending())
             if waiting:
@@ -1036,6 +1133,7 @@ class MailtriageApp(App[None]):
         self._closing = True
         for timer in self._poll_timers:
             timer.stop()
+        self._loads.interrupt()  # a list load still reading has nobody to show it to
         if self._router:
             await self._router.wait()  # a claimed message must get its rules applied
         if self._actions is not None:

@@ -134,14 +134,24 @@ class ConversationList(ScrollView, can_focus=True):
 
     # -- data --------------------------------------------------------------------------------
 
-    def set_keys(self, keys: list[str], *, keep: str | None = None) -> None:
-        """Replace the list's contents, keeping the cursor on `keep` when it is still there."""
+    def set_keys(self, keys: list[str], *, keep: str | None = None, steady: bool = False) -> None:
+        """Replace the list's contents, keeping the cursor on `keep` (default: the current
+        conversation) when it is still there.
+
+        steady: the same view refreshed; when rows came or went above the cursor, scroll by as
+        many so its conversation stays on the same screen line instead of the rows jumping
+        under the reader's eye (new mail arriving above, others' claims removing rows).
+        """
         current = keep if keep is not None else self.current_key
+        before = self.cursor
         self.keys = keys
         self._pages.clear()
-        self.selected &= set(keys)
+        if self.selected:  # a set of 100k keys costs ~5 ms: only when something is selected
+            self.selected &= set(keys)
         index = self._index_of(current)
         self.virtual_size = Size(self.size.width, len(keys))
+        if steady and index is not None and index != before:
+            self.scroll_to(y=self.scroll_offset.y + index - before, animate=False, immediate=True)
         self.cursor = index if index is not None else min(self.cursor, max(0, len(keys) - 1))
         self.refresh()
 
