@@ -1123,6 +1123,8 @@ class MailtriageApp(App[None]):
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
+            if event.worker.group == "list":
+                self._list_settled.set()  # the rows stay as they were: nothing more will come
             error = event.worker.error
             log.error("%s failed", event.worker.description, exc_info=error)
             self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=8)
