@@ -30,6 +30,7 @@ _MESSAGE_COLUMNS = (
     "message_id, mailbox, uid, from_name, from_email, to_json, cc_json, date, subject, flags,"
     " inbound, text, text_from_html, attachments, warnings"
 )
+_LIGHT_COLUMNS = _MESSAGE_COLUMNS.replace(" text,", " NULL AS text,") + ", body_fetched"
 
 
 PAGE_SIZE = 8192  # a new cache's; see Store._ensure_schema
@@ -466,21 +467,28 @@ class Store:
             )
         ]
 
-    def get_conversation(self, key: str) -> dict[str, Any] | None:
+    def get_conversation(self, key: str, *, texts: bool = True) -> dict[str, Any] | None:
+        """The conversation and its messages, oldest first. texts=False leaves each message's
+        text None and says instead whether it is fetched ("body_fetched": a text is written
+        once, when its body arrives), for the reader's cheap check whether anything changed.
+        (SQLite's length() of a text reads all of it.)"""
         rows = self._rows("SELECT * FROM conversations WHERE key = :key", {"key": key})
         if not rows:
             return None
         conversation = self._conversation_dict(rows[0])
         # Every column _message_dict reads, never `raw`: the reader reloads at every commit
         # to the cache, and copying a 5 MB message's bytes each time was pure waste.
-        conversation["messages"] = [
-            self._message_dict(m)
-            for m in self._rows(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation = :key"
-                " ORDER BY ts, id",
-                {"key": key},
-            )
-        ]
+        columns = _MESSAGE_COLUMNS if texts else _LIGHT_COLUMNS
+        messages = self._rows(
+            f"SELECT {columns} FROM messages WHERE conversation = :key ORDER BY ts, id",
+            {"key": key},
+        )
+        conversation["messages"] = []
+        for row in messages:
+            message = self._message_dict(row)
+            if not texts:
+                message["body_fetched"] = bool(row["body_fetched"])
+            conversation["messages"].append(message)
         return conversation
 
     def conversation_status(self, key: str) -> str | None:

@@ -32,7 +32,7 @@ from mailtriage.mime.quoting import split_body
 
 LONG_BODY = 16 * 1024  # characters: a longer body is a BodyView, a shorter one Rich Text
 FOLD_LIMIT = 256 * 1024  # bytes of text: above this quoted text is not looked for
-FIRST_ROWS = 300  # rows wrapped before the first paint: several screens at any size
+FIRST_ROWS = 100  # rows wrapped before the first paint, plus two screens
 SLICE_SECONDS = 0.008  # background wrapping gives the UI back its loop this often
 SLICE_PAUSE = 0.001  # and waits this long, so keys and repaints go first
 LAYOUT_EVERY = 0.3  # seconds between new heights while wrapping in the background
@@ -147,7 +147,7 @@ class BodyView(Widget):
         if width != self._width:
             self._reset(width)
         if self._next == 0:
-            self._wrap(rows=max(FIRST_ROWS, self._rows_at_least) + viewport.height * 3)
+            self._wrap(rows=max(FIRST_ROWS, self._rows_at_least) + viewport.height * 2)
         if not self.wrapped and not self._slice_pending:
             # After the repaint: the first screen comes before any background slice.
             self._slice_pending = True
