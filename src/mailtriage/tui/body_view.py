@@ -15,9 +15,12 @@ way nothing of it reaches the terminal.
 
 from __future__ import annotations
 
+import re
 import time
 from array import array
+from functools import cache
 
+from rich._unicode_data import load as load_cell_table
 from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -38,6 +41,33 @@ SLICE_PAUSE = 0.001  # and waits this long, so keys and repaints go first
 LAYOUT_EVERY = 0.3  # seconds between new heights while wrapping in the background
 TEXT, QUOTE, FOLDED = 0, 1, 2
 _STYLES = {TEXT: Style(), QUOTE: Style(dim=True), FOLDED: Style(dim=True, italic=True)}
+
+
+@cache
+def _cjk_wide() -> re.Pattern[str]:
+    """The two-cell spans of rich's own table (the one Strips are cut by) from U+3000 to
+    U+FFFF: CJK punctuation, kana, ideographs, Hangul, full-width forms. A few dozen ranges,
+    so the regex stays fast."""
+    spans = [
+        (max(a, 0x3000), b)
+        for a, b, w in load_cell_table("auto").widths
+        if w == 2 and b >= 0x3000 and a <= 0xFFFF
+    ]
+    body = "".join(f"{re.escape(chr(a))}-{re.escape(chr(min(b, 0xFFFF)))}" for a, b in spans)
+    return re.compile(f"[{body}]")
+
+
+def fast_cell_len(line: str) -> int:
+    """rich.cells.cell_len, counted in C for the common case: a line of ASCII and CJK
+    two-cell characters only (rich calls a Python function per character: wrapping a
+    5 MB Japanese text took a second). Any other line is measured by rich itself."""
+    if line.isascii():
+        return len(line)
+    wide = len(_cjk_wide().findall(line))
+    narrow = len(line.encode("ascii", "ignore"))
+    if wide + narrow == len(line):
+        return narrow + 2 * wide
+    return cell_len(line)
 
 
 def body_lines(text: str, *, show_quotes: bool, fold: bool) -> tuple[list[str], bytearray]:
@@ -117,16 +147,18 @@ class BodyView(Widget):
         end = len(lines)
         while i < end:
             if i >= self._clean:
-                lines[i] = sanitize_for_terminal(lines[i]).expandtabs(8)
+                line = lines[i]
+                # A printable line has nothing sanitize removes (controls, escapes, bidi
+                # marks and surrogates are all non-printable): skip its six scans.
+                if not line.isprintable():
+                    line = sanitize_for_terminal(line).expandtabs(8)
+                lines[i] = line
                 self._clean = i + 1
             line = lines[i]
             row_line.append(i)
             row_start.append(0)
-            # A character takes at most two cells: most lines fit without measuring them
-            # (rich's cell_len walks a non-ASCII string character by character).
-            if 2 * len(line) > width and (
-                len(line) > width if line.isascii() else cell_len(line) > width
-            ):
+            # A character takes at most two cells: most lines fit without measuring them.
+            if 2 * len(line) > width and fast_cell_len(line) > width:
                 for start in divide_line(line, width, fold=True):
                     row_line.append(i)
                     row_start.append(start)
