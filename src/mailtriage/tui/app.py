@@ -4,6 +4,7 @@ view state; screens ask it for data and post user intent up to it."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
 import time
@@ -224,6 +225,18 @@ class MailtriageApp(App[None]):
         else:
             self.sync_state = "sync off"
         self.update_status()
+        self.call_after_refresh(self._freeze_startup)
+
+    def _freeze_startup(self) -> None:
+        """Put what start-up built (Textual, the screens, the first rows) out of the cyclic
+        collector's reach. Its full passes re-scanned all of it with the UI thread stopped:
+        at 100k, while changes streamed in, 40-140 ms each and the slowest keys
+        (bench/tui_bench.py). Collected first so no start-up garbage is kept; unfrozen at exit
+        (tests run hundreds of apps in one process)."""
+        if self._closing:
+            return
+        gc.collect()
+        gc.freeze()
 
     @property
     def main(self) -> MainScreen:
@@ -1133,6 +1146,7 @@ class MailtriageApp(App[None]):
         # Timers and queued messages (an SLA count, a sync event) may still arrive while
         # the connections close below: nothing may touch the cache after this.
         self._closing = True
+        gc.unfreeze()  # this app's objects become collectable again once it is gone
         for timer in self._poll_timers:
             timer.stop()
         self._loads.interrupt()  # a list load still reading has nobody to show it to
