@@ -21,7 +21,8 @@ from textual import events
 
 
 class KeyTimer:
-    """Times j/k from sending to ConversationList.action_cursor_down/up running."""
+    """Times j/k from sending to ConversationList.action_cursor_down/up running (deque: the
+    typist thread appends, the UI thread pops)."""
 
     def __init__(self, listing: Any) -> None:
         self.listing = listing
@@ -42,16 +43,27 @@ class KeyTimer:
         return timed
 
     async def type(self, app: Any, seconds: float, *, interval: float) -> int:
-        """Type j ten times, k ten times, … every `interval` s for `seconds`; returns how many."""
-        sent = 0
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            key = "j" if (sent // 10) % 2 == 0 else "k"  # stays in the middle of the list
-            self._sent.append(time.perf_counter())
-            app._driver.send_message(events.Key(key, key))
-            sent += 1
-            await asyncio.sleep(interval)
-        while self._sent and time.perf_counter() - started < seconds + 30:
+        """Type j ten times, k ten times, … every `interval` s for `seconds`; returns how many.
+
+        From a thread of its own, as a terminal's input thread: a typist on the UI thread's
+        event loop would stop typing whenever the UI thread is busy, the very moments that
+        matter."""
+        driver = app._driver
+
+        def typist() -> int:
+            sent = 0
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                key = "j" if (sent // 10) % 2 == 0 else "k"  # stays in the middle of the list
+                self._sent.append(time.perf_counter())
+                driver.send_message(events.Key(key, key))  # thread-safe: run_coroutine_threadsafe
+                sent += 1
+                time.sleep(interval)
+            return sent
+
+        sent = await asyncio.to_thread(typist)
+        deadline = time.perf_counter() + 30
+        while self._sent and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)  # the last keys' answers
         return sent
 
