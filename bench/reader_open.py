@@ -104,6 +104,15 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
             and bool(screen.query("#thread BodyView, #thread MessageView"))
         )
 
+    async def open_and_close(key: str, subject: str, step: str) -> None:
+        clock = Clock()
+        app.open_conversation(key)
+        await until(text_shown)
+        await painted(app.screen)
+        print(f"{subject:<14} {step:<34} {clock}", flush=True)
+        await pilot.press("q")
+        await until(lambda: not isinstance(app.screen, ReaderScreen))
+
     async with app.run_test(size=(width, height)) as pilot:
         listing = app.main.query_one(ConversationList)
         await until(lambda: len(listing.keys) == len(CASES))
@@ -147,13 +156,7 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
             await until(lambda: not isinstance(app.screen, ReaderScreen))
             for _ in range(2):  # the first open also imports and warms caches
                 await pilot.pause(0.3)
-                clock = Clock()
-                app.open_conversation(key)
-                await until(text_shown)
-                await painted(app.screen)
-                print(f"{subject:<14} {'open again to first paint':<34} {clock}", flush=True)
-                await pilot.press("q")
-                await until(lambda: not isinstance(app.screen, ReaderScreen))
+                await open_and_close(key, subject, "open again to first paint")
             # On demand: the body is dropped from the cache, opening fetches it again.
             with app.store.atomic():
                 app.store.conn.execute(
@@ -161,13 +164,7 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
                     (subject,),
                 )
             await pilot.pause(0.3)
-            clock = Clock()
-            app.open_conversation(key)
-            await until(text_shown)
-            await painted(app.screen)
-            print(f"{subject:<14} {'open, fetched on demand, to paint':<34} {clock}", flush=True)
-            await pilot.press("q")
-            await until(lambda: not isinstance(app.screen, ReaderScreen))
+            await open_and_close(key, subject, "open, fetched on demand, to paint")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the app process: {rss:.0f} MB")
 
