@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 # 100k messages) importing them and building their 23 parsers cost ~25 ms.
 OWN_COMMANDS = ("sync", "ls", "show", "search", "demo")
 _GLOBAL_OPTIONS = ("--config", "--as", "--account")
+_GLOBAL_OPTION_VALUES = tuple(f"{option}=" for option in _GLOBAL_OPTIONS)  # --config=FILE
 
 AddCommands = Callable[[Any, argparse.ArgumentParser], None]
 RunCommand = Callable[[Config, list[str], argparse.Namespace], int]
@@ -187,7 +188,7 @@ def _names_own_command(argv: Sequence[str]) -> bool:
         if token in _GLOBAL_OPTIONS:
             if next(tokens, None) is None:
                 return False
-        elif not token.startswith(tuple(f"{option}=" for option in _GLOBAL_OPTIONS)):
+        elif not token.startswith(_GLOBAL_OPTION_VALUES):
             return token in OWN_COMMANDS
     return False
 

@@ -15,7 +15,7 @@ from itertools import groupby
 import imapclient
 
 from mailtriage.config import AccountConfig
-from mailtriage.imap.commands import examine, uid_fetch_records
+from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
 from mailtriage.imap.large import LARGE_MESSAGE, fetch_large_body
 from mailtriage.store import Store
 
@@ -26,10 +26,6 @@ PREFETCH_LIMIT = 200  # bodies fetched after each sync, newest first; 0 turns pr
 Location = tuple[int, str, int, int]  # (rowid, mailbox, uidvalidity, uid)
 # Makes a mailbox the selected one (read-only) and returns its UIDVALIDITY.
 OpenFolder = Callable[[str], int]
-
-
-def examine_for_bodies(client: imapclient.IMAPClient, mailbox: str) -> int:
-    return int(examine(client, mailbox).info.get(b"UIDVALIDITY", -1))
 
 
 def fetch_bodies(
@@ -51,7 +47,7 @@ def fetch_bodies(
     ordered = sorted(locations, key=lambda loc: (loc[1], loc[2]))
     for (mailbox, uidvalidity), group in groupby(ordered, key=lambda loc: (loc[1], loc[2])):
         uids = [loc[3] for loc in group]
-        opened = (open_folder or (lambda name: examine_for_bodies(client, name)))(mailbox)
+        opened = (open_folder or (lambda name: examine_uidvalidity(client, name)))(mailbox)
         if opened != uidvalidity:
             continue
         sizes = {

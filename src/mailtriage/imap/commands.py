@@ -273,3 +273,8 @@ def examine(
     changed = parse_fetches([d for d in untagged.pop("FETCH", []) if d is not None])
     info = client._process_select_response(untagged)
     return Examined(info, vanished, changed)
+
+
+def examine_uidvalidity(client: imapclient.IMAPClient, folder: str) -> int:
+    """EXAMINE folder; its UIDVALIDITY (-1 if the server gave none)."""
+    return int(examine(client, folder).info.get(b"UIDVALIDITY", -1))

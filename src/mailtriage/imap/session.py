@@ -21,14 +21,8 @@ import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import MailtriageError, NetworkError
-from mailtriage.imap.bodies import (
-    PREFETCH_LIMIT,
-    Location,
-    examine_for_bodies,
-    fetch_bodies,
-    prefetch,
-)
-from mailtriage.imap.commands import uid_fetch_records
+from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
+from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
 from mailtriage.imap.connection import connect
 from mailtriage.imap.large import DownloadWriteError
 from mailtriage.imap.sync import (
@@ -193,7 +187,7 @@ class AccountSession:
             if kept is not None and kept[:2] == (client, mailbox) and kept[3] == _tag(client):
                 reused = True
                 return kept[2]
-            uidvalidity = examine_for_bodies(client, mailbox)
+            uidvalidity = examine_uidvalidity(client, mailbox)
             self._bodies_at = (client, mailbox, uidvalidity, -1)
             return uidvalidity
 
@@ -204,8 +198,7 @@ class AccountSession:
                 stored = fetch_bodies(client, store, locations, open_folder)
                 break
             except NETWORK_ERRORS as exc:
-                self._bodies_at = None
-                if not reused:
+                if not reused:  # _lost and drop_client forget the kept selection
                     raise self._lost(exc, "body fetch") from exc
                 # A kept selection can end under us (Dovecot says BYE when another client
                 # deletes the mailbox): once more on a new connection, as a fresh EXAMINE
@@ -213,11 +206,16 @@ class AccountSession:
                 self.drop_client()
                 reused = False
         if self._bodies_at is not None and self._bodies_at[0] is client:
-            # Unsolicited EXISTS/EXPUNGE/FETCH lines pile up in imaplib while a mailbox
-            # stays selected; nothing here reads them.
-            client._imap.untagged_responses = {}
-            self._bodies_at = (*self._bodies_at[:3], _tag(client))
+            self._keep_selected(client, *self._bodies_at[1:3])
         return stored
+
+    def _keep_selected(self, client: imapclient.IMAPClient, mailbox: str, uidvalidity: int) -> None:
+        """mailbox stays selected on client for the next body fetch, as long as nothing else
+        is sent on the connection meanwhile (imaplib's tag counter says)."""
+        # Unsolicited EXISTS/EXPUNGE/FETCH lines pile up in imaplib while a mailbox stays
+        # selected; nothing here reads them.
+        client._imap.untagged_responses = {}
+        self._bodies_at = (client, mailbox, uidvalidity, _tag(client))
 
     def warm_bodies(self, mailbox: str = "INBOX") -> None:
         """Connect and select mailbox for body fetches now, and read its newest message's
@@ -230,15 +228,12 @@ class AccountSession:
         uidvalidity, uid = newest
         self._clean = None
         try:
-            if examine_for_bodies(client, mailbox) != uidvalidity:
+            if examine_uidvalidity(client, mailbox) != uidvalidity:
                 return
-            self._bodies_at = (client, mailbox, uidvalidity, -1)
             uid_fetch_records(client, str(uid), ["UID", "RFC822.SIZE", "BODY.PEEK[]<0.1>"])
         except NETWORK_ERRORS as exc:
-            self._bodies_at = None
             raise self._lost(exc, "body connection warm-up") from exc
-        client._imap.untagged_responses = {}
-        self._bodies_at = (client, mailbox, uidvalidity, _tag(client))
+        self._keep_selected(client, mailbox, uidvalidity)
 
     def save_attachment(
         self, mailbox: str, uid: int, attachment: dict[str, Any], directory: Path
@@ -249,13 +244,12 @@ class AccountSession:
         longer the one cached (expunged, or its folder's UIDVALIDITY changed), OSError when
         the file cannot be written.
         """
-        from mailtriage.imap.commands import examine
         from mailtriage.imap.large import save_part
 
         client, store = self._ensure()
         self._clean = None  # it EXAMINEs the message's folder
         try:
-            uidvalidity = int(examine(client, mailbox).info.get(b"UIDVALIDITY", -1))
+            uidvalidity = examine_uidvalidity(client, mailbox)
             if uid not in store.known_uids(mailbox, uidvalidity):
                 raise LookupError(f"{mailbox} changed on the server; sync, then save again")
             return save_part(client, uid, attachment, directory)
