@@ -21,7 +21,13 @@ import imapclient
 
 from mailtriage.config import AccountConfig
 from mailtriage.errors import MailtriageError, NetworkError
-from mailtriage.imap.bodies import PREFETCH_LIMIT, Location, fetch_bodies, prefetch
+from mailtriage.imap.bodies import (
+    PREFETCH_LIMIT,
+    BodiesAhead,
+    Location,
+    fetch_bodies,
+    prefetch,
+)
 from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
 from mailtriage.imap.connection import connect
 from mailtriage.imap.large import DownloadWriteError
@@ -137,6 +143,7 @@ class AccountSession:
             from mailtriage.imap.appfolder import sync_team_state
 
             sync_team_state(client, store, self.account)
+            ahead = BodiesAhead(prefetch_limit, self.account.prefetch_days)
             # A NOOP right after the SELECT would only cost Dovecot its first full look at
             # a 100k INBOX (~85 ms of its CPU, measured) to learn nothing new.
             if clean is not None and not self._quiet(client, store, clean, ask=not just_selected):
@@ -151,12 +158,13 @@ class AccountSession:
                 self.folders,
                 self._verified,
                 unchanged=clean,
+                ahead=ahead,
             )
             store.apply_folder_state()  # status folders only: a no-op with keywords
             if any(f.missing for f in report.folders):
                 self.folders = None  # look again next time (a renamed Sent may be back)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
-            report.bodies = prefetch(client, store, wanted, self.account.prefetch_days)
+            report.bodies = prefetch(client, store, wanted, self.account.prefetch_days, ahead=ahead)
             # Still so unless something was selected meanwhile, which _quiet then notices.
             self._clean = clean
         except NETWORK_ERRORS as exc:

@@ -37,6 +37,7 @@ from mailtriage.store.cache import MailboxState
 from mailtriage.triage.threads import normalize_subject
 
 if TYPE_CHECKING:
+    from mailtriage.imap.bodies import BodiesAhead
     from mailtriage.mime.model import Address, ParsedMessage
 
 FETCH_BATCH = 250  # the first batch; every batch is a multiple of it
@@ -293,6 +294,7 @@ class FolderSync:
         caps: Capabilities | None = None,
         verified: dict[str, tuple[object, ...]] | None = None,
         status_check: bool = False,
+        ahead: BodiesAhead | None = None,
     ):
         self.client, self.store, self.account = client, store, account
         self.folder, self.role = folder, role
@@ -307,6 +309,7 @@ class FolderSync:
         # Dovecot answers STATUS of the selected mailbox from this session's view of it,
         # which after another client's rename is the old mailbox (test_imap_faults).
         self.status_check = status_check and self.caps.condstore
+        self.ahead = ahead  # bodies to fetch while a bulk load commits (imap.bodies)
 
     def run(self) -> FolderReport:
         report = FolderReport(self.folder)
@@ -553,6 +556,18 @@ class FolderSync:
                     previous = (current, len(chunk))
                 if previous is not None:
                     store(previous[0].result(), previous[1])
+                # The connection idles while the bulk load commits (SQLite, GIL released):
+                # the reader fetches the bodies prefetch will want meanwhile.
+                ahead = self.ahead if bulk_until else None
+                uids = ahead.choose(self.store, self.folder, uidvalidity) if ahead else []
+                if ahead is not None and uids:
+                    pending = reader.submit(
+                        ahead.fetch, self.client, self.folder, uidvalidity, uids
+                    )
+                bulk.close()
+                if pending is not None:
+                    pending.result()
+                    pending = None
             finally:
                 parser.close()
                 if pending is not None:
@@ -571,11 +586,13 @@ def sync_account(
     folders: list[tuple[str, str]] | None = None,
     verified: dict[str, tuple[object, ...]] | None = None,
     unchanged: str | None = None,
+    ahead: BodiesAhead | None = None,
 ) -> SyncReport:
     """Sync INBOX and Sent (INBOX last with inbox_last: a change to it found meanwhile is
     then fetched last, just before IDLE); verified is a long-lived session's memo of folders
     it found complete (see FolderSync); unchanged, the selected folder the caller has just
-    proven unchanged (AccountSession: a NOOP), is skipped."""
+    proven unchanged (AccountSession: a NOOP), is skipped; ahead, bodies a bulk load fetches
+    while it commits, for the prefetch after the sync (imap.bodies.BodiesAhead)."""
     started = time.perf_counter()
     if caps is None:
         caps = enable_extensions(client)
@@ -594,7 +611,7 @@ def sync_account(
             continue
         report.folders.append(
             FolderSync(
-                client, store, account, folder, role, progress, caps, verified, status_check
+                client, store, account, folder, role, progress, caps, verified, status_check, ahead
             ).run()
         )
     report.seconds = time.perf_counter() - started

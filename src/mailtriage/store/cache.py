@@ -539,7 +539,9 @@ class Store:
         if conversation is not None:
             sql += " AND conversation = ?"
             params.append(conversation)
-        sql += " ORDER BY ts DESC"
+        # Ties broken by id, as the (ts) index orders them anyway: imap.bodies.BodiesAhead
+        # chooses with this query before the index exists and must choose alike.
+        sql += " ORDER BY ts DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
