@@ -173,14 +173,14 @@ SyncState *
 MBSYNC_CPU: list[float] = []  # per run: the initial one, then the no-change ones
 
 
-def write_config(directory: Path, server: DovecotServer) -> Path:
+def write_config(directory: Path, server: DovecotServer, cache: Path | None = None) -> Path:
     path = directory / "config.toml"
     path.write_text(
         f"""[agent]
 name = "alice"
 [accounts.bench]
 address = "support@example.co.jp"
-cache_dir = "{directory / "cache"}"
+cache_dir = "{cache or directory / "cache"}"
 [accounts.bench.imap]
 host = "{server.host}"
 port = {server.imaps_port}
@@ -249,14 +249,11 @@ def timed(config: Path, *args: str, split: bool = False) -> tuple[float, str]:
 
 def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, float]:
     """Figures inside a running process: re-sync, bodies, IDLE push latency."""
-    from mailtriage.imap.account import AccountSync
     from mailtriage.imap.bodies import fetch_bodies
     from mailtriage.imap.session import AccountSession
-    from mailtriage.store import Store
 
     account = load_config(config_path).accounts["bench"]
     figures: dict[str, float] = {}
-    run = int(time.time())  # fresh Message-IDs, so a kept server can be measured again
     session = AccountSession(account, PASSWORD)
     session.sync(prefetch_limit=0)
     runs = []
@@ -279,7 +276,19 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
     )
     session.close()
 
-    async def push() -> tuple[float, float]:
+    figures.update(push_latency(account, server, repeat))
+    return figures
+
+
+def push_latency(account: AccountConfig, server: DovecotServer, repeat: int) -> dict[str, float]:
+    """IDLE push, as the app's watch runs it: another client delivers a message, then sets
+    a keyword on it as soon as it is in the cache (while the watch still backfills bodies)."""
+    from mailtriage.imap.account import AccountSync
+    from mailtriage.store import Store
+
+    run = int(time.time())  # fresh Message-IDs, so a kept server can be measured again
+
+    async def push() -> tuple[list[float], list[float]]:
         syncer = AccountSync(account, PASSWORD)
         idle = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -320,12 +329,15 @@ def in_app(config_path: Path, server: DovecotServer, repeat: int) -> dict[str, f
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await syncer.close()
-        return statistics.median(news), statistics.median(keywords)
+        return news, keywords
 
-    new, keyword = asyncio.run(push())
-    figures[PUSH_NEW] = new
-    figures[PUSH_KEYWORD] = keyword
-    return figures
+    news, keywords = asyncio.run(push())
+    return {
+        PUSH_NEW: statistics.median(news),
+        PUSH_NEW_MAX: max(news),
+        PUSH_KEYWORD: statistics.median(keywords),
+        PUSH_KEYWORD_MAX: max(keywords),
+    }
 
 
 async def on_demand(account: AccountConfig, repeat: int) -> dict[str, float]:
@@ -379,6 +391,8 @@ ON_DEMAND = "body on demand after the warm-up (median)"
 ON_DEMAND_MAX = "body on demand after the warm-up (slowest)"
 PUSH_NEW = "IDLE push: new message in the cache (median)"
 PUSH_KEYWORD = "IDLE push: another client's keyword change in the cache (median)"
+PUSH_NEW_MAX = "IDLE push: new message in the cache (slowest)"
+PUSH_KEYWORD_MAX = "IDLE push: another client's keyword change in the cache (slowest)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -391,9 +405,28 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="Dovecot's directory, kept between runs: seeding 100k once saves minutes",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        type=Path,
+        help="the cache's directory, kept between runs (with --only push: the initial sync"
+        " is paid once)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["push"],
+        help="push: only the IDLE push figures (a sync first brings the cache up to date)",
+    )
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="mailtriage-bench-"))
     server = DovecotServer(args.keep)
+    if args.only == "push":
+        try:
+            only_push(server, root, args)
+        finally:
+            server.stop()
+            shutil.rmtree(root, ignore_errors=True)
+        return
     # (what, seconds, CPU seconds or None, budget text, met or None, note)
     rows: list[tuple[str, float, float | None, str, bool | None, str]] = []
     floor = mb_initial = mb_nochange = 0.0
@@ -495,6 +528,8 @@ def main(argv: list[str] | None = None) -> None:
             ON_DEMAND_MAX: 0.1,
             PUSH_NEW: 1.0,
             PUSH_KEYWORD: 1.0,
+            PUSH_NEW_MAX: 1.0,
+            PUSH_KEYWORD_MAX: 1.0,
         }
         for what, seconds in in_app(config, server, args.repeat).items():
             limit = budgets.get(what)
@@ -523,6 +558,29 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"initial sync CPU: process {process_cpu:.2f} s + parse worker {worker_cpu:.2f} s"
         f" (mbsync {MBSYNC_CPU[0] if MBSYNC_CPU else 0:.2f} s)"
+    )
+
+
+def only_push(server: DovecotServer, root: Path, args: argparse.Namespace) -> None:
+    """--only push: seed if needed, sync the (kept) cache, then the push figures, with the
+    load average and this process's CPU time (the machine is shared)."""
+    load_before = os.getloadavg()
+    server.start()
+    server.add_user(USER, PASSWORD)
+    print(f"seeded up to {args.messages} messages in {seed(server, args.messages):.1f} s")
+    config = write_config(root, server, args.cache)
+    seconds, summary = timed(config, "sync", "-q")
+    print(f"  sync before the push figures: {ms(seconds)} [{summary}]", flush=True)
+    account = load_config(config).accounts["bench"]
+    cpu = time.process_time()
+    figures = push_latency(account, server, args.repeat)
+    cpu = time.process_time() - cpu
+    for what, seconds in figures.items():
+        verdict = "**met**" if seconds <= 1.0 else "**not met**"
+        print(f"| {what} | {ms(seconds)} | <= 1 s {verdict} |")
+    print(
+        f"push figures' process CPU {cpu:.2f} s; load average {load_before[0]:.2f} before,"
+        f" {os.getloadavg()[0]:.2f} after (2 CPUs)"
     )
 
 

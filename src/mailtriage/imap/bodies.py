@@ -49,7 +49,9 @@ def fetch_bodies(
     BATCH_BYTES, so a batch of large-ish mail never holds hundreds of MB at once.
     """
     stored = 0
-    ordered = sorted(locations, key=lambda loc: (loc[1], loc[2]))
+    # INBOX first: a connection that keeps it selected (the watch's) reads it before
+    # another folder's SELECT ends that (see AccountSession._prefetch).
+    ordered = sorted(locations, key=lambda loc: (loc[1] != "INBOX", loc[1], loc[2]))
     for (mailbox, uidvalidity), group in groupby(ordered, key=lambda loc: (loc[1], loc[2])):
         uids = [loc[3] for loc in group]
         opened = (open_folder or (lambda name: examine_uidvalidity(client, name)))(mailbox)
@@ -206,10 +208,12 @@ def prefetch(
     limit: int = PREFETCH_LIMIT,
     days: int | None = None,
     ahead: BodiesAhead | None = None,
+    open_folder: OpenFolder | None = None,
 ) -> int:
     """Bodies of the newest messages still without one, up to limit; with `days`
     (accounts.NAME.prefetch_days) only of messages dated within that many days. Those
-    `ahead` already holds (fetched during the sync) are stored without asking the server."""
+    `ahead` already holds (fetched during the sync) are stored without asking the server;
+    open_folder as for fetch_bodies."""
     if limit <= 0 or days == 0:
         return 0
     # A large message waits until it is opened: prefetch is for what is cheap to have ready.
@@ -217,7 +221,7 @@ def prefetch(
     stored = 0
     if ahead is not None:
         stored, missing = ahead.store(store, missing)
-    return stored + fetch_bodies(client, store, missing)
+    return stored + fetch_bodies(client, store, missing, open_folder)
 
 
 def ensure_conversation_bodies(account: AccountConfig, reader: Store, key: str) -> None:

@@ -27,6 +27,10 @@ _MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)")
 _RECORD_START = re.compile(rb"^\d+ \(")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\r?\n$")
 _IS_FETCH = re.compile(rb"\* \d+ FETCH ")
+_HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (\d+)\]", re.IGNORECASE)
+# Data items a FETCH answer carries beyond UID/FLAGS/MODSEQ: a FETCH line with FLAGS and none
+# of them, when more was asked for, is the server reporting a flag change.
+_OTHER_ITEM = re.compile(rb"\b(?:INTERNALDATE|RFC822|BODY|ENVELOPE|BINARY)")
 
 
 @dataclass(slots=True)
@@ -152,14 +156,20 @@ def uid_fetch_lines(
 
     imaplib's response loop costs ~100 µs a message (regex dispatch, untagged bookkeeping),
     more than parsing the headers themselves; here a message is two readline()s and a read().
-    Other untagged responses in between (EXISTS, EXPUNGE) are dropped: the next sync's
-    SELECT reports them again. records() decodes the lines, wherever that is cheapest (a
-    large sync does it in its parse worker, imap.parsing).
+    records() decodes the lines, wherever that is cheapest (a large sync does it in its parse
+    worker, imap.parsing).
+
+    What the server reports meanwhile about the selected mailbox (EXISTS, VANISHED, EXPUNGE,
+    another client's flag change as a FETCH of FLAGS we did not ask for) is filed among
+    imaplib's untagged responses, as imaplib itself would: a connection that keeps a mailbox
+    selected must see every change once (AccountSession), and the server never repeats one.
     """
     args = ["UID", "FETCH", uid_set, "(" + " ".join(items) + ")"]
     if modifiers:
         args.append("(" + " ".join(modifiers) + ")")
     imap = client._imap
+    asked_flags = "FLAGS" in items
+    asked_more = any(item not in ("UID", "FLAGS", "MODSEQ") for item in items)
     tag = imap._command(*args)
     readline, read = imap.file.readline, imap.file.read
     lines: list[FetchLine] = []
@@ -174,6 +184,9 @@ def uid_fetch_lines(
                 raise imapclient.exceptions.IMAPClientError(
                     f"UID FETCH failed: {line.decode('utf-8', 'replace').strip()}"
                 )
+            code = _HIGHESTMODSEQ.search(line)
+            if code is not None:  # filed as imaplib files a tagged reply's response code
+                imap._append_untagged("HIGHESTMODSEQ", code.group(1))
             return lines
         literal: bytes | None = None
         marker = _LITERAL_AT_END.search(line)
@@ -190,8 +203,43 @@ def uid_fetch_lines(
             marker = _LITERAL_AT_END.search(rest)
         if line.startswith(b"* BYE"):
             raise imaplib.IMAP4.abort(line.decode("utf-8", "replace").strip())
-        if _IS_FETCH.match(line):
-            lines.append((line, literal))
+        fetch = _IS_FETCH.match(line)
+        if fetch is None:
+            _file_untagged(imap, line)
+            continue
+        if literal is None and asked_more and not _OTHER_ITEM.search(_FLAGS.sub(b"", line)):
+            _file_untagged(imap, line)  # only flags: a change, not an answer
+            continue
+        if not asked_flags and b"FLAGS (" in line:
+            # A flag change reported along with the answer: filed without the literal.
+            _file_untagged(imap, fetch.group(0) + b"(" + _flags_part(line) + b")")
+        lines.append((line, literal))
+
+
+def _file_untagged(imap: imaplib.IMAP4, line: bytes) -> None:
+    """File an untagged line among imaplib's untagged responses, keyed as imaplib does."""
+    line = line.rstrip(b"\r\n")
+    found = imaplib.Untagged_response.match(line)
+    data2 = None
+    if found is None:
+        found = imaplib.Untagged_status.match(line)
+        if found is None:
+            return
+        data2 = found.group("data2")
+    data = found.group("data") or b""
+    if data2:
+        data = data + b" " + data2
+    kind = found.group("type").decode("ascii")
+    imap._append_untagged(kind, data)
+    code = imaplib.Response_code.match(data) if kind in ("OK", "NO", "BAD") else None
+    if code is not None:  # `* OK [HIGHESTMODSEQ n]`, filed under its code as well
+        imap._append_untagged(code.group("type").decode("ascii"), code.group("data"))
+
+
+def _flags_part(line: bytes) -> bytes:
+    """`UID n FLAGS (...) MODSEQ (m)` of a FETCH line that carries more."""
+    found = (pattern.search(line) for pattern in (_UID, _FLAGS, _MODSEQ))
+    return b" ".join(item.group(0) for item in found if item is not None)
 
 
 def records(lines: Sequence[FetchLine]) -> list[Fetched]:
@@ -253,9 +301,11 @@ def examine(
     client: imapclient.IMAPClient, folder: str, qresync: tuple[int, int] | None = None
 ) -> Examined:
     """EXAMINE folder, with (QRESYNC (uidvalidity modseq)) when given (after ENABLE QRESYNC)."""
-    if qresync is None:
-        return Examined(client.select_folder(folder, readonly=True), [], [])
     imap = client._imap
+    if qresync is None:
+        info = client.select_folder(folder, readonly=True)
+        imap.untagged_responses = {}  # read into info; see below
+        return Examined(info, [], [])
     # As imaplib's own select() does: stale EXISTS/UIDNEXT from an earlier SELECT would
     # otherwise be read as this mailbox's.
     imap.untagged_responses = {}
@@ -272,6 +322,8 @@ def examine(
             vanished += parse_uid_set(line.replace(b"(EARLIER)", b"").strip())
     changed = parse_fetches([d for d in untagged.pop("FETCH", []) if d is not None])
     info = client._process_select_response(untagged)
+    # All read: from here on, an EXISTS, VANISHED or FETCH line there is a new change.
+    imap.untagged_responses = {}
     return Examined(info, vanished, changed)
 
 

@@ -31,8 +31,11 @@ from mailtriage.imap.bodies import (
 from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
 from mailtriage.imap.connection import connect
 from mailtriage.imap.large import DownloadWriteError
+from mailtriage.imap.reported import CHANGE_KEYS, Reported
 from mailtriage.imap.sync import (
     Capabilities,
+    FolderReport,
+    FolderSync,
     Progress,
     SyncReport,
     cache_is_whole,
@@ -42,10 +45,6 @@ from mailtriage.imap.sync import (
 )
 from mailtriage.store import Store
 
-# Responses during IDLE that mean the selected mailbox changed.
-_CHANGE_WORDS = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
-# The same, as imaplib files them among a command's untagged responses.
-_CHANGE_NAMES = tuple(word.decode("ascii") for word in _CHANGE_WORDS)
 # A readable socket that yields no complete line this many times in a row has hit EOF:
 # imapclient's idle_check() swallows EOF and returns [] (TLS records without data do too,
 # but never many times in a row).
@@ -68,10 +67,13 @@ class AccountSession:
         self.folders: list[tuple[str, str]] | None = None  # (name, role), found once
         self._verified: dict[str, tuple[object, ...]] = {}  # see FolderSync.verified
         # The folder selected on this connection whose every change since its SELECT is in
-        # the cache (checked at select time; IDLE and NOOP since then applied or reported
-        # each change), else None. Such a folder's no-change sync is one NOOP: a STATUS or
-        # EXAMINE of a 100k INBOX makes Dovecot reopen it, ~90 ms of its CPU.
+        # the cache or in self._reported (checked at select time; since then every change
+        # the server reported, during IDLE, NOOP or our own FETCHes, was applied or kept
+        # there), else None. Such a folder is synced in place (_catch_up): a no-change sync
+        # is one NOOP. A STATUS or EXAMINE of a 100k INBOX makes Dovecot reopen it, ~90 ms of
+        # its CPU, and the first body read after it 200-400 ms more.
         self._clean: str | None = None
+        self._reported = Reported()
         # (connection, mailbox, UIDVALIDITY, imaplib's tag counter) when the last body fetch
         # left that mailbox selected and nothing else was sent since: the next body fetch
         # reads it without another EXAMINE (see fetch_bodies).
@@ -146,8 +148,14 @@ class AccountSession:
             ahead = BodiesAhead(prefetch_limit, self.account.prefetch_days)
             # A NOOP right after the SELECT would only cost Dovecot its first full look at
             # a 100k INBOX (~85 ms of its CPU, measured) to learn nothing new.
-            if clean is not None and not self._quiet(client, store, clean, ask=not just_selected):
-                clean = None  # reading the app folder deselected it, or it changed
+            caught = (
+                self._catch_up(client, store, clean, ask=not just_selected)
+                if clean is not None
+                else None
+            )
+            if caught is None:
+                clean = None  # reading the app folder deselected it, or only a SELECT can tell
+                self._reported = Reported()  # the SELECTs below report everything since
             report = sync_account(
                 client,
                 store,
@@ -160,12 +168,14 @@ class AccountSession:
                 unchanged=clean,
                 ahead=ahead,
             )
+            if caught is not None:
+                report.folders = [caught if f.folder == clean else f for f in report.folders]
             store.apply_folder_state()  # status folders only: a no-op with keywords
             if any(f.missing for f in report.folders):
                 self.folders = None  # look again next time (a renamed Sent may be back)
+            clean = self._kept_after(client, store, report, clean)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
-            report.bodies = prefetch(client, store, wanted, self.account.prefetch_days, ahead=ahead)
-            # Still so unless something was selected meanwhile, which _quiet then notices.
+            report.bodies, clean = self._prefetch(client, store, wanted, clean, ahead)
             self._clean = clean
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "sync") from exc
@@ -177,6 +187,81 @@ class AccountSession:
                 " committed rolled back), sync again once that is fixed"
             ) from exc
         return report
+
+    def _kept_after(
+        self, client: imapclient.IMAPClient, store: Store, report: SyncReport, clean: str | None
+    ) -> str | None:
+        """The folder still clean after sync_account: the kept one unless another folder was
+        SELECTed meanwhile; after a full sync, INBOX when it was examined last with QRESYNC
+        (its EXAMINE reported everything since the cache's state, and every later change
+        is reported on this connection)."""
+        if clean is not None:
+            return None if any(f.examined for f in report.folders) else clean
+        last = report.folders[-1] if report.folders else None
+        if (
+            last is not None
+            and last.folder == "INBOX"
+            and last.examined
+            and not last.missing
+            and self.caps is not None
+            and self.caps.qresync
+            and self._selected(client)
+            and store.mailbox_state("INBOX") is not None
+        ):
+            return "INBOX"
+        return None
+
+    def _prefetch(
+        self,
+        client: imapclient.IMAPClient,
+        store: Store,
+        wanted: int,
+        clean: str | None,
+        ahead: BodiesAhead,
+    ) -> tuple[int, str | None]:
+        """prefetch() that reads the kept folder's bodies without selecting it again (the
+        first body read after a SELECT of a 100k maildir costs Dovecot 200-400 ms); another
+        folder's SELECT ends the kept selection. Returns (bodies stored, clean folder)."""
+        days = self.account.prefetch_days
+        state = store.mailbox_state(clean) if clean is not None else None
+        if state is None:
+            return prefetch(client, store, wanted, days, ahead=ahead), None
+        kept = clean
+
+        def open_folder(mailbox: str) -> int:
+            nonlocal kept
+            if mailbox == kept:
+                return state.uidvalidity
+            kept = None
+            return examine_uidvalidity(client, mailbox)
+
+        return prefetch(client, store, wanted, days, ahead=ahead, open_folder=open_folder), kept
+
+    def _catch_up(
+        self, client: imapclient.IMAPClient, store: Store, folder: str, *, ask: bool
+    ) -> FolderReport | None:
+        """Apply what the server reported about the kept selection of folder (IDLE, the
+        answers to our FETCHes and, with ask, a NOOP now): flags, expunges, new mail. None
+        when only a new SELECT can tell (the folder is no longer selected, an EXPUNGE by
+        message number, a FETCH without UID)."""
+        if not self._selected(client):
+            return None
+        reported, self._reported = self._reported, Reported()
+        reported.add_untagged(client._imap.untagged_responses)
+        if ask:
+            client.noop()  # imaplib files what it reports, and its HIGHESTMODSEQ
+            reported.add_untagged(client._imap.untagged_responses)
+        client._imap.untagged_responses = {}
+        state = store.mailbox_state(folder)
+        if reported.unknown or state is None or state.uidnext is None:
+            return None
+        if not reported and reported.highest in (None, state.highestmodseq):
+            return FolderReport(folder, unchanged=True)
+        role = dict(self.folders or []).get(folder, "inbox")
+        sync = FolderSync(
+            client, store, self.account, folder, role, caps=self.caps, verified=self._verified
+        )
+        return sync.apply_reported(state, reported, reported.highest)
 
     def fetch_bodies(self, locations: Sequence[Location]) -> int:
         """Fetch and store these bodies, leaving the last mailbox read selected.
@@ -272,9 +357,12 @@ class AccountSession:
         so a sync must come first. Nothing at all when the sync just found the selected
         folder clean (the watch loop's usual wake-up without news)."""
         client, _ = self._ensure()
-        if self._clean == folder and self._selected(client) and not _pending_change(client):
-            return False  # selected, and the sync just now found it unchanged
+        if self._clean == folder and self._selected(client):
+            # Selected and in the cache, but for what the server reported since: that
+            # needs a sync (in place, see _catch_up) first.
+            return bool(self._reported) or _pending_change(client)
         self._clean = None
+        self._reported = Reported()
         try:
             info = client.select_folder(folder, readonly=True)
         except NETWORK_ERRORS as exc:
@@ -300,35 +388,13 @@ class AccountSession:
             return False
         # The SELECT's own EXISTS/FLAGS lines: from here on, any such line is a change.
         self.client._imap.untagged_responses = {}
+        self._reported = Reported()
         return True
 
     def _selected(self, client: imapclient.IMAPClient) -> bool:
         # Only a server with UNSELECT deselects without selecting something else (see
         # appfolder.leave_selected), so only there does "still selected" mean "same folder".
         return client._imap.state == "SELECTED" and bool(client.has_capability("UNSELECT"))
-
-    def _quiet(
-        self, client: imapclient.IMAPClient, store: Store, folder: str, *, ask: bool = True
-    ) -> bool:
-        """NOOP on the clean selected folder (unless not `ask`): False when anything but flag
-        changes arrived (new mail, expunges: a sync must look); flag changes are applied, as
-        during IDLE."""
-        if not self._selected(client) or _pending_change(client):
-            # Another SELECT since (its EXISTS line), or a change reported along with an
-            # earlier command's answer.
-            return False
-        if not ask:
-            return True
-        _, responses = client.noop()
-        client._imap.untagged_responses = {}
-        state = store.mailbox_state(folder)
-        flags, other = _classify(responses)
-        if other or state is None:
-            return False
-        if flags:
-            with store.atomic():
-                store.update_flags(folder, state.uidvalidity, flags)
-        return True
 
     @property
     def can_idle(self) -> bool:
@@ -351,9 +417,17 @@ class AccountSession:
         second at 100k. Returns True when the server reported anything else (new mail, an
         expunge, flags without a UID), which needs a sync; False when `seconds` passed or
         stop was set. Checks stop once a second, so cancelling takes at most that long.
+        On a clean folder (see _clean) those other changes are kept for the sync to apply
+        in place; one is already waiting: True at once.
         """
         client, store = self._ensure()
         clean, self._clean = self._clean, None
+        kept = clean == folder
+        if kept:
+            self._reported.add_untagged(client._imap.untagged_responses)
+            if self._reported:
+                self._clean = clean
+                return True
         state = store.mailbox_state(folder)
         deadline = time.monotonic() + seconds
         sock = client.socket()
@@ -361,15 +435,19 @@ class AccountSession:
         timeout = sock.gettimeout()
 
         def handle(responses: Sequence[tuple[object, ...]]) -> bool:
-            flags, other = _classify(responses)
+            news = Reported()
+            news.add_parsed(responses)
+            flags, news.flags = news.flags, {}
             if flags and state is not None:
                 with store.atomic():
                     changed = store.update_flags(folder, state.uidvalidity, flags)
                 if changed and on_flags is not None:
                     on_flags(changed)
-            # HIGHESTMODSEQ stays as it was: the next sync asks CHANGEDSINCE again and finds
-            # these flags already in place.
-            return other or (bool(flags) and state is None)
+            if kept:
+                self._reported.merge(news)
+            # Without a [HIGHESTMODSEQ] the folder's HIGHESTMODSEQ stays as it was: the next
+            # SELECT asks for changes since then and finds these flags already in place.
+            return news.structural or (bool(flags) and state is None)
 
         try:
             client.idle()
@@ -392,6 +470,8 @@ class AccountSession:
             # Changes that arrived between the last check and DONE: a quiet IDLE keeps the
             # folder clean (see _clean), so none may be dropped here.
             changed = handle(client.idle_done()[1]) or changed
+            # imaplib filed the same lines once more while reading up to DONE's answer.
+            client._imap.untagged_responses = {}
         except NETWORK_ERRORS as exc:
             raise self._lost(exc, "IDLE") from exc
         except BaseException:
@@ -401,12 +481,13 @@ class AccountSession:
         finally:
             with contextlib.suppress(OSError):
                 sock.settimeout(timeout)
-        if not changed and clean == folder:
-            self._clean = clean  # every change during IDLE was a flag change, applied
+        if kept:
+            self._clean = clean  # flag changes applied, the rest kept in self._reported
         return changed
 
     def drop_client(self) -> None:
         self._clean = None
+        self._reported = Reported()
         self._bodies_at = None
         if self.client is not None:
             with contextlib.suppress(OSError):
@@ -429,46 +510,7 @@ def _tag(client: imapclient.IMAPClient) -> int:
 
 
 def _pending_change(client: imapclient.IMAPClient) -> bool:
-    return any(word in client._imap.untagged_responses for word in _CHANGE_NAMES)
-
-
-def _classify(
-    responses: Sequence[tuple[object, ...]],
-) -> tuple[dict[int, tuple[list[str], int | None]], bool]:
-    """Unsolicited responses during IDLE -> ({uid: (flags, modseq)} to apply, whether
-    anything else changed the mailbox)."""
-    flags: dict[int, tuple[list[str], int | None]] = {}
-    other = False
-    for response in responses:
-        if response and response[0] == b"BYE":
-            raise imapclient.exceptions.IMAPClientAbortError(
-                "server said BYE: " + _text(response[1:])
-            )
-        if len(response) < 2 or response[1] not in _CHANGE_WORDS:
-            continue
-        found = _fetched_flags(response) if response[1] == b"FETCH" else None
-        if found is None:
-            other = True
-        else:
-            flags[found[0]] = found[1]
-    return flags, other
-
-
-def _fetched_flags(response: tuple[object, ...]) -> tuple[int, tuple[list[str], int | None]] | None:
-    """(uid, (flags, modseq)) of `* n FETCH (UID u FLAGS (...) MODSEQ (m))`, else None."""
-    items = response[2] if len(response) > 2 else None
-    if not isinstance(items, tuple):
-        return None
-    found = dict(zip(items[::2], items[1::2], strict=False))
-    uid, flags, modseq = found.get(b"UID"), found.get(b"FLAGS"), found.get(b"MODSEQ")
-    if not isinstance(uid, int) or not isinstance(flags, tuple):
-        return None
-    if isinstance(modseq, tuple):
-        modseq = modseq[0] if modseq else None
-    # \Recent belongs to one session (RFC 3501 2.3.2); sync never stores it either.
-    decoded = (f.decode("ascii", "replace") if isinstance(f, bytes) else str(f) for f in flags)
-    names = sorted(f for f in decoded if f.lower() != "\\recent")
-    return uid, (names, modseq if isinstance(modseq, int) else None)
+    return any(key in client._imap.untagged_responses for key in CHANGE_KEYS)
 
 
 def _buffered_responses(client: imapclient.IMAPClient) -> list[tuple[object, ...]]:
@@ -489,7 +531,3 @@ def _buffered_responses(client: imapclient.IMAPClient) -> list[tuple[object, ...
     finally:
         sock.settimeout(timeout)
     return responses
-
-
-def _text(parts: Sequence[object]) -> str:
-    return " ".join(p.decode("utf-8", "replace") if isinstance(p, bytes) else str(p) for p in parts)

@@ -32,6 +32,7 @@ import imapclient
 from mailtriage.config import AccountConfig
 from mailtriage.errors import ServerError
 from mailtriage.imap.commands import Fetched, FetchLine, examine, uid_fetch_lines, uid_fetch_records
+from mailtriage.imap.reported import Reported
 from mailtriage.store import MessageRow, Store
 from mailtriage.store.cache import MailboxState
 from mailtriage.triage.threads import normalize_subject
@@ -72,6 +73,7 @@ class FolderReport:
     uidvalidity_reset: bool = False
     unchanged: bool = False
     missing: bool = False  # deleted or renamed on the server: its cached mail was dropped
+    examined: bool = False  # this sync SELECTed it read-only (so it is selected now)
 
 
 @dataclass
@@ -323,6 +325,7 @@ class FolderSync:
             else None
         )
         # Read-only: syncing must never change \Seen or anything else on the server.
+        report.examined = True
         try:
             examined = examine(self.client, self.folder, resync)
         except imapclient.exceptions.IMAPClientAbortError:
@@ -399,6 +402,44 @@ class FolderSync:
             return False  # a missing folder or an odd answer: EXAMINE says what happened
         return cache_is_whole(self.store, self.folder, previous, seen, self.verified)
 
+    def apply_reported(
+        self, previous: MailboxState, reported: Reported, highestmodseq: int | None
+    ) -> FolderReport:
+        """Bring the cache up to what the server reported about this folder while it stayed
+        selected (see imap.reported), without selecting it again: on Dovecot a SELECT of a
+        100k maildir costs 60-300 ms and the first body read after it 200-400 ms more.
+
+        Flags first, then expunges, then new mail above UIDNEXT, whose FETCH answers with
+        the flags as they are now. highestmodseq, when the server said every change up to it
+        was reported (imap.reported.highestmodseq), becomes the folder's HIGHESTMODSEQ;
+        otherwise it stays: a later SELECT (QRESYNC) then reports these changes once more.
+        """
+        assert previous.uidnext is not None
+        report = FolderReport(self.folder)
+        uidvalidity = previous.uidvalidity
+        self.verified.pop(self.folder, None)
+        with self.store.atomic():
+            if reported.flags:
+                report.flag_changes = self.store.update_flags(
+                    self.folder, uidvalidity, reported.flags
+                )
+            if reported.vanished:
+                before = self.store.count_uids(self.folder, uidvalidity)
+                self.store.delete_uids(self.folder, uidvalidity, sorted(reported.vanished))
+                report.vanished = before - self.store.count_uids(self.folder, uidvalidity)
+        uidnext = previous.uidnext
+        if reported.exists:
+            new = self._uids_since(uidvalidity, uidnext)
+            self._fetch_new(uidvalidity, new, report)
+            uidnext = max([uidnext, *(uid + 1 for uid in new)])
+        highest = max(previous.highestmodseq or 0, highestmodseq or 0) or None
+        with self.store.atomic():
+            self.store.set_mailbox_state(
+                MailboxState(self.folder, self.role, uidvalidity, uidnext, highest), time.time()
+            )
+        report.unchanged = not (report.new or report.flag_changes or report.vanished)
+        return report
+
     # -- QRESYNC --------------------------------------------------------------------------
 
     def _apply_qresync(
@@ -422,10 +463,15 @@ class FolderSync:
                 )
 
     def _fetch_new_since(self, uidvalidity: int, uidnext: int, report: FolderReport) -> None:
+        self._fetch_new(uidvalidity, self._uids_since(uidvalidity, uidnext), report)
+
+    def _uids_since(self, uidvalidity: int, uidnext: int) -> list[int]:
+        """UIDs from uidnext on that the cache lacks. Some may be cached already: a UID
+        diff (search ALL) after the SELECT can fetch mail that arrived after it."""
         # `n:*` also matches the highest UID when every UID is below n (RFC 3501 6.4.8).
         found = uid_fetch_records(self.client, f"{uidnext}:*", ["UID"])
-        new = sorted(f.uid for f in found if f.uid >= uidnext)
-        self._fetch_new(uidvalidity, new, report)
+        cached = self.store.known_uids(self.folder, uidvalidity, uidnext)
+        return sorted(f.uid for f in found if f.uid >= uidnext and f.uid not in cached)
 
     # -- UID diff (CONDSTORE or nothing) -----------------------------------------------------
 

@@ -252,9 +252,11 @@ class Store:
             ),
         )
 
-    def known_uids(self, mailbox: str, uidvalidity: int) -> set[int]:
+    def known_uids(self, mailbox: str, uidvalidity: int, first: int = 0) -> set[int]:
+        """The cached UIDs of mailbox (from `first` on: a range of the unique index)."""
         rows = self.conn.execute(
-            "SELECT uid FROM messages WHERE mailbox=? AND uidvalidity=?", (mailbox, uidvalidity)
+            "SELECT uid FROM messages WHERE mailbox=? AND uidvalidity=? AND uid >= ?",
+            (mailbox, uidvalidity, first),
         )
         return {uid for (uid,) in rows}
 
