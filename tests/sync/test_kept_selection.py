@@ -10,6 +10,7 @@ the server is (as a sync from scratch sees it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -218,3 +219,29 @@ async def test_watch_backfilling_bodies_takes_changes_and_ends_equal_to_the_serv
             PUSH_LIMIT,
         )
     other.logout()
+
+
+def test_new_mail_check_skips_what_the_cache_already_holds_above_uidnext(
+    tmp_path: Path, imap_account
+) -> None:  # type: ignore[no-untyped-def]
+    """A UID diff after a SELECT can cache mail that arrived after it, above the UIDNEXT the
+    SELECT reported and the cache keeps: looking for new mail from there must not fetch
+    (and insert) those again."""
+    uids = seed(imap_account, 4)
+    account = account_config(tmp_path, imap_account)
+    session = AccountSession(account, account.imap.resolve_password())
+    try:
+        session.sync(inbox_last=True)
+        assert session.select_for_idle("INBOX") is False
+        _, store = session.connected()
+        state = store.mailbox_state("INBOX")
+        assert state is not None
+        with store.atomic():
+            store.set_mailbox_state(dataclasses.replace(state, uidnext=uids[1]), 0.0)
+        new = imap_account.append("INBOX", make_message(message_id="<above@example.jp>"))
+        assert session.idle(5.0, threading.Event()) is True
+        report = session.sync(inbox_last=True)
+        assert report.new == 1, report
+        assert sorted(cache_view(account)) == [*uids, new]
+    finally:
+        session.close()
