@@ -10,12 +10,19 @@ prefetch and, for each message:
 - times until the whole text is wrapped (the reader lays the rest out in the background);
 - times one screen down (space), End (G: wraps what is left, then goes there) and Home (g),
   each until its repaint;
-- opens it twice more (the first open of all also pays imports);
-- then drops the cached body and opens it again: open until the text fetched on demand is
-  on screen.
+- then, as a user does, with Enter on its row in the list: OPENS keys, each timed from the
+  moment the key reaches the app (sent from a thread of its own, as the terminal's input
+  thread does; Pilot's press() waits for the whole process to be idle) to the first paint
+  whose output holds a line of the text (the update the terminal would be sent is
+  rendered and searched), wall and the UI thread's CPU; first with the body cached, then
+  with it dropped from the cache so the open fetches it from the server (uncached).
 
     python -m bench.reader_open                  # 120x35
     python -m bench.reader_open --size 80x24
+    python -m bench.reader_open --opens 5        # more keyed opens of each kind
+
+The summary at the end gives each message's keyed opens (median and slowest) and the load
+average before and after.
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ import asyncio
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.soak import write_config
 from bench.sync_bench import PASSWORD, USER
@@ -72,6 +82,68 @@ def rss_now() -> str:
     return f"{kb / 1024:.0f} MB"
 
 
+def load_average() -> str:
+    return ", ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+class PaintWatch:
+    """Times Enter in the list to the first paint that shows `marker`.
+
+    Wraps the app's _display, which every screen update goes through; under run_test it
+    writes nothing, so the hook renders the update as a terminal would get it and looks for
+    the marker there (that rendering is part of a real paint, and counted).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.marker = ""
+        self.done = asyncio.Event()
+        self.shown = (0.0, 0.0)  # perf_counter and the UI thread's thread_time at the paint
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if self.marker and renderable is not None and not self.done.is_set():
+                output = (
+                    renderable.render_segments(app.console)
+                    if hasattr(renderable, "render_segments")
+                    else ""
+                )
+                if self.marker in output:
+                    self.shown = (time.perf_counter(), time.thread_time())
+                    self.done.set()
+
+        app._display = display
+
+    async def enter(self, marker: str) -> tuple[float, float]:
+        """Send Enter from another thread; (wall ms, UI thread CPU ms) until marker shows."""
+        from textual import events
+
+        self.marker = marker
+        self.done.clear()
+        ui_started = time.thread_time()  # this coroutine runs on the UI thread
+        sent = [0.0]
+
+        def typist() -> None:
+            sent[0] = time.perf_counter()
+            self.app._driver.send_message(events.Key("enter", "\r"))
+
+        threading.Thread(target=typist).start()
+        await asyncio.wait_for(self.done.wait(), 60)
+        self.marker = ""
+        wall, ui = self.shown
+        return (wall - sent[0]) * 1000, (ui - ui_started) * 1000
+
+
+def summary(label: str, figures: list[tuple[float, float]]) -> str:
+    walls = [w for w, _ in figures]
+    uis = [u for _, u in figures]
+    return (
+        f"{label}: wall median {statistics.median(walls):.0f} ms, slowest {max(walls):.0f};"
+        f" UI CPU median {statistics.median(uis):.0f} ms, most {max(uis):.0f}"
+    )
+
+
 async def painted(screen) -> None:  # type: ignore[no-untyped-def]
     """Until the screen's next repaint."""
     done = asyncio.Event()
@@ -79,7 +151,7 @@ async def painted(screen) -> None:  # type: ignore[no-untyped-def]
     await done.wait()
 
 
-async def app_steps(config_path: str, width: int, height: int) -> None:
+async def app_steps(config_path: str, width: int, height: int, opens: int) -> None:
     from mailtriage.config import load_config
     from mailtriage.tui.app import make_app
     from mailtriage.tui.body_view import BodyView
@@ -104,14 +176,33 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
             and bool(screen.query("#thread BodyView, #thread MessageView"))
         )
 
-    async def open_and_close(key: str, subject: str, step: str) -> None:
-        clock = Clock()
-        app.open_conversation(key)
-        await until(text_shown)
-        await painted(app.screen)
-        print(f"{subject:<14} {step:<34} {clock}", flush=True)
-        await pilot.press("q")
-        await until(lambda: not isinstance(app.screen, ReaderScreen))
+    watch = PaintWatch(app)
+    results: list[tuple[str, str, list[tuple[float, float]]]] = []
+
+    async def keyed_opens(key: str, subject: str, marker: str, *, cached: bool) -> None:
+        kind = "cached" if cached else "uncached"
+        figures = []
+        for _ in range(opens):
+            if not cached:  # dropped from the cache: opening fetches it from the server
+                with app.store.atomic():
+                    app.store.conn.execute(
+                        "UPDATE messages SET body_fetched = 0, text = '' WHERE subject = ?",
+                        (subject,),
+                    )
+            await pilot.pause(0.3)
+            listing.cursor = listing.keys.index(key)
+            await painted(app.screen)
+            wall, ui = await watch.enter(marker)
+            figures.append((wall, ui))
+            print(
+                f"{subject:<14} {f'Enter to text painted, {kind}':<34}"
+                f" {wall:7.1f} ms (UI CPU {ui:6.1f})",
+                flush=True,
+            )
+            await until(text_shown)  # the reader's own state agrees with what was painted
+            await pilot.press("q")
+            await until(lambda: not isinstance(app.screen, ReaderScreen))
+        results.append((subject, kind, figures))
 
     async with app.run_test(size=(width, height)) as pilot:
         listing = app.main.query_one(ConversationList)
@@ -154,17 +245,16 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
                 print(f"{subject:<14} {name:<34} {clock}", flush=True)
             await pilot.press("q")
             await until(lambda: not isinstance(app.screen, ReaderScreen))
-            for _ in range(2):  # the first open also imports and warms caches
-                await pilot.pause(0.3)
-                await open_and_close(key, subject, "open again to first paint")
-            # On demand: the body is dropped from the cache, opening fetches it again.
-            with app.store.atomic():
-                app.store.conn.execute(
-                    "UPDATE messages SET body_fetched = 0, text = '' WHERE subject = ?",
-                    (subject,),
-                )
-            await pilot.pause(0.3)
-            await open_and_close(key, subject, "open, fetched on demand, to paint")
+            (text,) = app.store.conn.execute(
+                "SELECT text FROM messages WHERE subject = ?", (subject,)
+            ).fetchone()
+            # The third line of the text: on the first screen, and in no list row.
+            marker = text.splitlines()[2][:8]
+            await keyed_opens(key, subject, marker, cached=True)
+            await keyed_opens(key, subject, marker, cached=False)
+    print(f"\nkeyed opens ({opens} each; load average now {load_average()}):")
+    for subject, kind, figures in results:
+        print(summary(f"{subject:<14} {kind:<8}", figures))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the app process: {rss:.0f} MB")
 
@@ -172,11 +262,12 @@ async def app_steps(config_path: str, width: int, height: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="120x35", help="terminal size, WIDTHxHEIGHT")
+    parser.add_argument("--opens", type=int, default=3, help="keyed opens of each kind")
     parser.add_argument("--child-app", metavar="CONFIG")
     args = parser.parse_args(argv)
     width, height = (int(n) for n in args.size.split("x"))
     if args.child_app:
-        asyncio.run(app_steps(args.child_app, width, height))
+        asyncio.run(app_steps(args.child_app, width, height, args.opens))
         return
     import ssl
 
@@ -198,9 +289,9 @@ def main(argv: list[str] | None = None) -> None:
             client.append("INBOX", message.raw)
         client.logout()
         config = write_config(root / "alice", server, 1, pki.ca_cert, "alice")
-        load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
-        print(f"terminal {args.size}; load average {load} (2 CPUs shared)", flush=True)
-        child = ["-m", "bench.reader_open", "--size", args.size, "--child-app", str(config)]
+        print(f"terminal {args.size}; load average {load_average()} (2 CPUs)", flush=True)
+        child = ["-m", "bench.reader_open", "--size", args.size, "--opens", str(args.opens)]
+        child += ["--child-app", str(config)]
         subprocess.run([sys.executable, *child], check=True)
     finally:
         server.stop()
