@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import shutil
@@ -99,6 +100,9 @@ class PaintWatch:
         self.marker = ""
         self.done = asyncio.Event()
         self.shown = (0.0, 0.0)  # perf_counter and the UI thread's thread_time at the paint
+        self.gc_ms = 0.0  # in garbage collections (any thread) since the key was sent
+        self._gc_started = 0.0
+        gc.callbacks.append(self._collection)
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
@@ -115,11 +119,18 @@ class PaintWatch:
 
         app._display = display
 
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self.marker:
+            self.gc_ms += (time.perf_counter() - self._gc_started) * 1000
+
     async def enter(self, marker: str) -> tuple[float, float]:
         """Send Enter from another thread; (wall ms, UI thread CPU ms) until marker shows."""
         from textual import events
 
         self.marker = marker
+        self.gc_ms = 0.0
         self.done.clear()
         ui_started = time.thread_time()  # this coroutine runs on the UI thread
         sent = [0.0]
@@ -196,7 +207,7 @@ async def app_steps(config_path: str, width: int, height: int, opens: int) -> No
             figures.append((wall, ui))
             print(
                 f"{subject:<14} {f'Enter to text painted, {kind}':<34}"
-                f" {wall:7.1f} ms (UI CPU {ui:6.1f})",
+                f" {wall:7.1f} ms (UI CPU {ui:6.1f}; in GC {watch.gc_ms:5.1f})",
                 flush=True,
             )
             await until(text_shown)  # the reader's own state agrees with what was painted

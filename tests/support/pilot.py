@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -14,6 +15,14 @@ async def wait_until(pilot: Any, predicate: Any, timeout: float = 10.0) -> float
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.05)
     return time.monotonic() - started
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as text (the SVG screenshot's text, spaces restored)."""
+    import html
+
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 async def send_suggested_reply(

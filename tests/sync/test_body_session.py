@@ -145,3 +145,65 @@ def test_prefetch_days_bounds_the_background_bodies(
             assert session.fetch_bodies([_location(session, "<old@x.jp>")]) == 1
     finally:
         session.close()
+
+
+def _multipart_base64(lines: int) -> bytes:
+    """A text part in base64 (76-column lines) and an attachment after it."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = "b64"
+    msg["From"] = "taro@example.jp"
+    msg["To"] = "support@example.co.jp"
+    msg["Message-ID"] = "<p-b64@x.jp>"
+    text = "".join(f"{n:06d} 返金のお問い合わせ line {n}\n" for n in range(lines))
+    msg.set_content(text, charset="utf-8", cte="base64")
+    msg.add_attachment(b"\x00" * 50_000, maintype="application", subtype="zip", filename="a.zip")
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("shape", ["utf-8", "iso-2022-jp", "cp932", "html", "multipart-base64"])
+def test_a_preview_is_the_beginning_of_the_whole_text(
+    tmp_path: Path, imap_account, shape: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The preview shown while a large body is fetched (fetch_preview: its first bytes,
+    cut at a line break, parsed) is the start of what the whole message shows, whatever
+    its charset or transfer encoding, and the kept selection still serves the next body."""
+    from mailtriage.devservers.largemail import huge_text
+
+    if shape == "multipart-base64":
+        raw = _multipart_base64(8_000)
+    else:
+        raw = huge_text(
+            300 * 1024,
+            subject=shape,
+            message_id=f"<p-{shape}@x.jp>",
+            charset="utf-8" if shape == "html" else shape,
+            html=shape == "html",
+        ).raw
+    imap_account.append("INBOX", raw)
+    imap_account.append("INBOX", make_message(message_id="<after@x.jp>", body="next body"))
+    account = account_config(tmp_path, imap_account)
+    syncer = AccountSession(account, account.imap.resolve_password())
+    bodies = AccountSession(account, account.imap.resolve_password())
+    try:
+        syncer.sync(prefetch_limit=0)
+        bodies.warm_bodies()
+        ((message_id,),) = cached(
+            account, "SELECT message_id FROM messages WHERE message_id != ?", "<after@x.jp>"
+        )
+        where = _location(bodies, message_id)
+        with commands_sent(bodies) as sent:
+            preview = bodies.fetch_preview(where, 64 * 1024)
+            assert bodies.fetch_bodies([where]) == 1
+            assert bodies.fetch_bodies([_location(bodies, "<after@x.jp>")]) == 1
+        assert "EXAMINE" not in sent and "SELECT" not in sent, sent
+        whole = _text(account, message_id)
+        assert 1_000 < len(preview) <= 64 * 1024  # characters: each took a byte or more
+        assert len(preview) < len(whole)
+        assert whole.startswith(preview.rstrip()), (preview[-200:], whole[: len(preview)][-200:])
+        assert "next body" in _text(account, "<after@x.jp>")
+    finally:
+        syncer.close()
+        bodies.close()

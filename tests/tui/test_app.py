@@ -541,3 +541,43 @@ async def test_a_stream_of_changes_is_shown_once_a_second(build_app, tui_config)
     # poll) without the gap.
     assert len(reloads) <= 7, reloads
     assert shown  # the stream's last change is on screen
+
+
+async def test_the_reader_footer_is_built_once_per_open_and_follows_key_changes(
+    build_app, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Textual's Footer rebuilt its keys at each of the four bindings signals an open sends
+    (most of an open's cost); KeyFooter builds them once and again only when they change."""
+    from textual.widgets._footer import FooterKey
+
+    from mailtriage.tui.footer import KeyFooter
+
+    built: list[KeyFooter] = []
+    original = KeyFooter.recompose
+
+    async def recompose(self: KeyFooter) -> None:
+        built.append(self)
+        await original(self)
+
+    monkeypatch.setattr(KeyFooter, "recompose", recompose)
+    app = build_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        for _ in range(2):
+            built.clear()
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, ReaderScreen)
+            footer = app.screen.query_one(KeyFooter)
+            assert built == [footer]
+            keys = [k.key for k in footer.query(FooterKey)]
+            assert "H" in keys and "Z" in keys
+            await pilot.press("q")
+            await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        app.set_keymap({"reader.headers": "x"})  # a key change: shown at once
+        await pilot.pause()
+        await pilot.pause()
+        keys = [k.key for k in app.screen.query_one(KeyFooter).query(FooterKey)]
+        assert "x" in keys and "H" not in keys

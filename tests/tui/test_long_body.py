@@ -17,7 +17,7 @@ from mailtriage.tui.body_view import FIRST_ROWS, BodyView
 from mailtriage.tui.conversation_list import ConversationList
 from mailtriage.tui.reader import ReaderScreen
 from support.configs import write_config
-from support.pilot import wait_until
+from support.pilot import screen_text, wait_until
 
 HOSTILE = "\x1b[2J\x1b]52;c;cGF3bmVk\x07[bold]太字[/bold]\u202eevil\x9b31m"
 
@@ -58,14 +58,6 @@ async def open_subject(pilot: Any, app: Any, subject: str) -> ReaderScreen:
     await wait_until(pilot, lambda: bool(app.screen.query(BodyView)), timeout=20)
     await pilot.pause()
     return app.screen  # type: ignore[no-any-return]
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows, as text (the SVG screenshot's text, spaces restored)."""
-    import html
-
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def assert_clean(rows: list[str]) -> None:

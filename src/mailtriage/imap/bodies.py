@@ -202,6 +202,28 @@ class BodiesAhead:
         return stored, left
 
 
+def fetch_preview(client: imapclient.IMAPClient, uid: int, limit: int) -> str:
+    """The text of the message's first `limit` bytes, parsed as if the message ended at the
+    last line break in them; "" when that holds no text (a text part only after a large
+    attachment, say). The selected mailbox must be the message's.
+
+    A cut at a line break keeps what comes before it decodable: base64 and
+    quoted-printable never span a line end, nor does a Shift_JIS or UTF-8 character, and an
+    ISO-2022-JP line returns to ASCII before it ends. A multipart message cut short is
+    parsed leniently (a missing closing boundary is only a defect). Mostly this is the
+    beginning of the text the whole message shows; where the cut falls before the part a
+    whole parse picks (an HTML alternative after a plain one saying "see the HTML"), it is
+    what came before. Either way the whole text replaces it once stored.
+    """
+    from mailtriage.mime import parse_message
+
+    records = uid_fetch_records(client, str(uid), ["UID", f"BODY.PEEK[]<0.{limit}>"])
+    data = next((f.literal for f in records if f.uid == uid and f.literal is not None), b"")
+    if len(data) >= limit and b"\n" in data:
+        data = data[: data.rindex(b"\n") + 1]
+    return parse_message(data).text
+
+
 def prefetch(
     client: imapclient.IMAPClient,
     store: Store,

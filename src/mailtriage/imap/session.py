@@ -26,6 +26,7 @@ from mailtriage.imap.bodies import (
     BodiesAhead,
     Location,
     fetch_bodies,
+    fetch_preview,
     prefetch,
 )
 from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
@@ -276,12 +277,7 @@ class AccountSession:
 
         def open_folder(mailbox: str) -> int:
             nonlocal reused
-            kept = self._bodies_at
-            if kept is not None and kept[:2] == (client, mailbox) and kept[3] == _tag(client):
-                reused = True
-                return kept[2]
-            uidvalidity = examine_uidvalidity(client, mailbox)
-            self._bodies_at = (client, mailbox, uidvalidity, -1)
+            uidvalidity, reused = self._select_for_bodies(client, mailbox)
             return uidvalidity
 
         while True:
@@ -301,6 +297,35 @@ class AccountSession:
         if self._bodies_at is not None and self._bodies_at[0] is client:
             self._keep_selected(client, *self._bodies_at[1:3])
         return stored
+
+    def _select_for_bodies(self, client: imapclient.IMAPClient, mailbox: str) -> tuple[int, bool]:
+        """mailbox's UIDVALIDITY with mailbox selected on client (read-only), and whether the
+        selection the last body fetch left was reused (no EXAMINE sent)."""
+        kept = self._bodies_at
+        if kept is not None and kept[:2] == (client, mailbox) and kept[3] == _tag(client):
+            return kept[2], True
+        uidvalidity = examine_uidvalidity(client, mailbox)
+        self._bodies_at = (client, mailbox, uidvalidity, -1)
+        return uidvalidity, False
+
+    def fetch_preview(self, location: Location, limit: int) -> str:
+        """The text of a message's first `limit` bytes (imap.bodies.fetch_preview), to show
+        while all of it is fetched, parsed and stored; "" when there is none to show.
+
+        Never raises for the network: the fetch of the whole body that follows reconnects
+        and says what went wrong."""
+        _, mailbox, uidvalidity, uid = location
+        client, _ = self._ensure()
+        self._clean = None
+        try:
+            if self._select_for_bodies(client, mailbox)[0] != uidvalidity:
+                return ""
+            text = fetch_preview(client, uid, limit)
+        except NETWORK_ERRORS:
+            self.drop_client()
+            return ""
+        self._keep_selected(client, mailbox, uidvalidity)
+        return text
 
     def _keep_selected(self, client: imapclient.IMAPClient, mailbox: str, uidvalidity: int) -> None:
         """mailbox stays selected on client for the next body fetch, as long as nothing else

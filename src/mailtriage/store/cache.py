@@ -558,12 +558,13 @@ class Store:
         ).fetchone()
         return (int(row[0]), int(row[1])) if row and row[1] is not None else None
 
-    def message_location(self, rowid: int) -> tuple[str, int, int, bool] | None:
-        """(mailbox, uidvalidity, uid, body_fetched) of a cached message."""
+    def message_location(self, rowid: int) -> tuple[str, int, int, bool, int] | None:
+        """(mailbox, uidvalidity, uid, body_fetched, size) of a cached message."""
         row = self.conn.execute(
-            "SELECT mailbox, uidvalidity, uid, body_fetched FROM messages WHERE id=?", (rowid,)
+            "SELECT mailbox, uidvalidity, uid, body_fetched, size FROM messages WHERE id=?",
+            (rowid,),
         ).fetchone()
-        return (row[0], row[1], row[2], bool(row[3])) if row else None
+        return (row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
     def set_body(
         self,

@@ -17,8 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
+from mailtriage.tui.footer import KeyFooter
 from mailtriage.tui.rows import one_line
 
 HINT_DELAY = 0.3  # seconds of quiet typing before the tone check runs again
@@ -115,7 +116,7 @@ class ComposeScreen(Screen[None]):
             with Vertical(id="compose-side"):
                 yield Static(id="hints")
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.message.conversation_key:

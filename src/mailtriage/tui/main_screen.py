@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from mailtriage.tui.conversation_list import ConversationList
+from mailtriage.tui.footer import KeyFooter
 from mailtriage.tui.rows import header_text
 from mailtriage.tui.sidebar import ViewBar, ViewSidebar
 from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
@@ -114,7 +115,7 @@ class MainScreen(Screen[None]):
                 yield ConversationList(self.app.load_rows, id="conversations")  # type: ignore[attr-defined]
                 yield Input(placeholder="search: 請求書, refund, taro@example.jp …", id="search")
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ViewSidebar).saved = dict(self.app.config.ui.saved_searches)  # type: ignore[attr-defined]

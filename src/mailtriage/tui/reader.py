@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mailtriage.imap.large import human_size
 from mailtriage.mime import sanitize_for_terminal
@@ -27,6 +27,7 @@ from mailtriage.mime.quoting import split_body
 from mailtriage.store import listing
 from mailtriage.tui.banners import event_text, team_banner
 from mailtriage.tui.body_view import FOLD_LIMIT, LONG_BODY, BodyView, body_lines
+from mailtriage.tui.footer import KeyFooter
 from mailtriage.tui.rows import STATUS_SHORT, age, one_line
 from mailtriage.tui.triage_keys import TRIAGE_BINDINGS
 
@@ -64,9 +65,11 @@ def render_message(
     show_quotes: bool,
     loading: str = "",
     long_body: str = "",
+    partial: str = "",
 ) -> RenderableType:
     """The message's head and, unless long_body (its one-line notice) is given, its text:
-    a long text is drawn by a BodyView below this (see _message_widgets)."""
+    a long text is drawn by a BodyView below this (see _message_widgets). partial: the
+    text is the beginning of the body only, which this line says above it."""
     head = Text()
     head.append("→ " if not message["inbound"] else "← ", style="bold")
     head.append(_address(message["from"]), style="bold")
@@ -103,6 +106,8 @@ def render_message(
     elif long_body:
         parts.append(Text(long_body, style="dim italic"))
         return Group(Rule(style="dim") if index else Text(""), *parts)
+    elif partial:
+        parts.append(Text(partial, style="dim italic"))
     body = sanitize_for_terminal(raw_text).rstrip()
     if not loading and not body:
         parts.append(Text("(no text)", style="dim"))
@@ -233,7 +238,7 @@ class ReaderScreen(Screen[None]):
             yield VerticalScroll(id="thread")
             yield Static(id="customer-panel")
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.app.announce(self.key)  # type: ignore[attr-defined]
@@ -308,6 +313,11 @@ class ReaderScreen(Screen[None]):
             else "the text is not downloaded yet (not connected)"
         )
         timeline = store.timeline(self.key)
+        previews = {
+            where: shown
+            for where, shown in self.app.previews.items()  # type: ignore[attr-defined]
+            if where in loading
+        }
         # Any commit to the cache (another agent's presence on another conversation, say)
         # lands here: rebuild the thread's widgets only when what they show changed.
         signature = repr(
@@ -315,6 +325,7 @@ class ReaderScreen(Screen[None]):
                 self.show_headers,
                 self.show_quotes,
                 sorted(loading),
+                sorted(previews),  # each shown once, until its whole body is stored
                 conversation["messages"],  # without texts: each is written once, when
                 timeline,  # its body arrives (body_fetched)
             )
@@ -333,7 +344,7 @@ class ReaderScreen(Screen[None]):
             # scroll back lands on the few screens wrapped before the paint).
             self._keep_rows = int(y) if keep_scroll else 0
             thread.remove_children()
-            thread.mount_all(self._thread_items(conversation, timeline, loading, waiting))
+            thread.mount_all(self._thread_items(conversation, timeline, loading, waiting, previews))
             if keep_scroll:
                 self.call_after_refresh(thread.scroll_to, y=y, animate=False)
         self.query_one("#customer-panel", Static).update(self._customer(conversation))
@@ -345,8 +356,12 @@ class ReaderScreen(Screen[None]):
         timeline: list[dict[str, Any]],
         loading: set[tuple[str, int]],
         waiting: str,
+        previews: dict[tuple[str, int], tuple[str, int]],
     ) -> list[Widget]:
         """Messages and the team's notes/events, in time order; notes look different.
+
+        A message whose body is on its way shows `waiting`, or the beginning of its text
+        when a preview of it came (app.BodyPreview), said to be only that.
 
         Only the newest READER_MESSAGES messages get a widget: a 500-message thread took 9 s
         to open when each had one (tests/faults), and nobody reads 5,000 mails on a screen.
@@ -363,8 +378,20 @@ class ReaderScreen(Screen[None]):
             )
             items.append((float("-inf"), 0, [TimelineView(more)]))
         for i, m in enumerate(messages[first:], start=first):
-            waits = waiting if (m["mailbox"], m["uid"]) in loading else ""
-            items.append((_timestamp(m["date"]), 0, self._message_widgets(m, i, waits)))
+            where = (m["mailbox"], m["uid"])
+            waits, partial = (waiting if where in loading else ""), ""
+            if where in previews:
+                text, size = previews[where]
+                m = {**m, "text": text}
+                waits, partial = (
+                    "",
+                    (
+                        f"  the first {human_size(len(text.encode('utf-8', 'surrogatepass')))}"
+                        f" of {human_size(size)}; the rest is on its way…"
+                    ),
+                )
+            widgets = self._message_widgets(m, i, waits, partial)
+            items.append((_timestamp(m["date"]), 0, widgets))
         for event in timeline:
             if float(event["time"]) >= since:
                 items.append((float(event["time"]), 1, [TimelineView(render_event(event))]))
@@ -373,8 +400,12 @@ class ReaderScreen(Screen[None]):
         head: list[Widget] = [TimelineView(banner, classes="banner")] if banner else []
         return head + [view for _, _, views in items for view in views]
 
-    def _message_widgets(self, m: dict[str, Any], index: int, waiting: str) -> list[Widget]:
-        """A MessageView, and a BodyView below it when the text is long (body_view.py)."""
+    def _message_widgets(
+        self, m: dict[str, Any], index: int, waiting: str, partial: str = ""
+    ) -> list[Widget]:
+        """A MessageView, and a BodyView below it when the text is long (body_view.py).
+
+        partial: the text is only the beginning of the body, and this says so."""
         text = m["text"] or ""
         if waiting or len(text) <= LONG_BODY:
             return [
@@ -385,6 +416,7 @@ class ReaderScreen(Screen[None]):
                         show_headers=self.show_headers,
                         show_quotes=self.show_quotes,
                         loading=waiting,
+                        partial=partial,
                     )
                 )
             ]
@@ -393,7 +425,9 @@ class ReaderScreen(Screen[None]):
         lines, kinds = body_lines(text, show_quotes=self.show_quotes, fold=fold)
         size = human_size(octets)
         notice = f"  long text: {size}, {len(lines):,} lines, drawn as you scroll"
-        if not fold:
+        if partial:
+            notice = partial
+        elif not fold:
             notice += f"; quoted text is not folded above {human_size(FOLD_LIMIT)}"
         head = render_message(
             m,

@@ -23,10 +23,11 @@ from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mailtriage.sla.kpi import cell_text, hours_text, percent_text
 from mailtriage.tui import charts
+from mailtriage.tui.footer import KeyFooter
 
 PERIODS: tuple[tuple[str, int], ...] = (
     ("7 days", 7),
@@ -117,7 +118,7 @@ class ReportsScreen(Screen[None]):
                 yield Chart("New conversations per day", id="chart-new")
             yield Static(id="reports-table")
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._apply_width(self.size.width)

@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from mailtriage.mime import sanitize_for_terminal
+from mailtriage.tui.footer import KeyFooter
 from mailtriage.tui.rows import one_line
 
 
@@ -61,7 +62,7 @@ class ReviewScreen(Screen[None]):
             with VerticalScroll(id="review-diff"):
                 yield Static(id="diff")
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
