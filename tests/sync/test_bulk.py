@@ -10,13 +10,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from mailtriage.imap import sync
 from mailtriage.imap.session import AccountSession, CacheWriteError
-from mailtriage.store import Store
+from mailtriage.store import Store, bulk
 from support.configs import write_config
 from support.mailfactory import make_message
 from sync.conftest import account_config
@@ -187,4 +188,46 @@ def test_disk_full_mid_bulk_load_rolls_back_to_the_batch_before(
     assert _whole(account.cache_path) == sync.FETCH_BATCH
     monkeypatch.setattr(Store, "insert_messages", stored)
     assert one_sync(account) == TOTAL - sync.FETCH_BATCH
+    assert _whole(account.cache_path) == TOTAL
+
+
+def _rows_in_file(path: Path) -> int:
+    """Messages in the database file itself, the WAL ignored (0 before the first
+    checkpoint: the file does not even hold the schema then)."""
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages'").fetchone():
+            return 0
+        return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+def test_bulk_load_commits_without_its_checkpoint_and_a_thread_does_it(
+    tmp_path: Path, imap_account, bulk_soon: None, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(imap_account)
+    account = account_config(tmp_path, imap_account)
+    started: list[tuple[int, threading.Thread]] = []  # (rows in the file then, the thread)
+    in_background = bulk.checkpoint_in_background
+
+    def noting(path: Path) -> threading.Thread:
+        before = _rows_in_file(path)
+        thread = in_background(path)
+        started.append((before, thread))
+        return thread
+
+    monkeypatch.setattr(bulk, "checkpoint_in_background", noting)
+    session = AccountSession(account, account.imap.resolve_password())
+    try:
+        session.sync(prefetch_limit=0)
+        ((before, thread),) = started
+        assert before < TOTAL  # the bulk load's COMMIT left its pages in the WAL
+        thread.join(30)
+        store = session.cache()
+        # The thread copied them, not the last connection's close: the store is open.
+        assert _rows_in_file(account.cache_path) == TOTAL
+        with store.atomic():  # its commits checkpoint as SQLite's default does again
+            pass
+        assert store._checkpointer is None
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    finally:
+        session.close()
     assert _whole(account.cache_path) == TOTAL

@@ -17,8 +17,10 @@ second process) keep reading that committed snapshot in WAL mode until the commi
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from mailtriage.store.ingest import FTS_INSERT, last_id
 
@@ -60,3 +62,31 @@ def bulk_transaction(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# SQLite's default: a commit that leaves the WAL above this many pages checkpoints it.
+WAL_AUTOCHECKPOINT = 1000
+
+
+def checkpoint_in_background(path: Path) -> threading.Thread:
+    """Copy the WAL into the database on a thread of its own, with its own connection.
+
+    A bulk load of 100k messages leaves ~200 MB in the WAL; its COMMIT's checkpoint took
+    0.4-0.9 s of an initial sync's wall time, after everything else had finished. A PASSIVE
+    checkpoint runs beside readers and the writer (SQLite releases the GIL), so the sync
+    stores Sent and the prefetched bodies meanwhile. Store.close() waits for it; a process
+    killed mid-way loses nothing (the WAL stays until the next checkpoint)."""
+
+    def run() -> None:
+        try:
+            conn = sqlite3.connect(path, timeout=30)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass  # only an optimisation: the next commit or close checkpoints instead
+
+    thread = threading.Thread(target=run, name="cache-checkpoint", daemon=True)
+    thread.start()
+    return thread

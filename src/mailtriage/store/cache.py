@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailtriage.store.events import rekey_events
 from mailtriage.store.version import SCHEMA_VERSION
@@ -25,6 +25,9 @@ from mailtriage.triage.threads import (
     short_id,
     thread_root,
 )
+
+if TYPE_CHECKING:
+    import threading
 
 _MESSAGE_COLUMNS = (
     "message_id, mailbox, uid, from_name, from_email, to_json, cc_json, date, subject, flags,"
@@ -179,6 +182,7 @@ class Store:
         return SCHEMA_VERSION
 
     def close(self) -> None:
+        self._checkpointed(wait=True)
         self.conn.close()
 
     @contextmanager
@@ -199,6 +203,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        self._checkpointed()
         # IMMEDIATE: take the write lock now, not halfway through a batch.
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -218,14 +223,42 @@ class Store:
         """One transaction for many insert_messages() calls (a folder's first sync), with
         the indexes nothing reads while inserting built once at the end (store.bulk).
         Nested atomic() blocks inside it become savepoints."""
-        from mailtriage.store.bulk import bulk_transaction
+        from mailtriage.store.bulk import (
+            WAL_AUTOCHECKPOINT,
+            bulk_transaction,
+            checkpoint_in_background,
+        )
 
-        with bulk_transaction(self.conn):
-            self._bulk = True
-            try:
-                yield
-            finally:
-                self._bulk = False
+        self._checkpointed(wait=True)
+        # Its COMMIT leaves the WAL as it is; a thread copies it into the database after
+        # (store.bulk.checkpoint_in_background). Until that thread is done, this
+        # connection's commits do not checkpoint either (see _checkpointed).
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            with bulk_transaction(self.conn):
+                self._bulk = True
+                try:
+                    yield
+                finally:
+                    self._bulk = False
+        except BaseException:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            raise
+        self._checkpointer = checkpoint_in_background(self.path)
+
+    _checkpointer: threading.Thread | None = None  # a bulk load's checkpoint, still running
+
+    def _checkpointed(self, *, wait: bool = False) -> None:
+        """Once a bulk load's background checkpoint is over (waiting for it with wait),
+        commits on this connection checkpoint again as SQLite's default does."""
+        thread = self._checkpointer
+        if thread is None or (thread.is_alive() and not wait):
+            return
+        thread.join()
+        self._checkpointer = None
+        from mailtriage.store.bulk import WAL_AUTOCHECKPOINT
+
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
 
     # -- mailbox sync state ---------------------------------------------------------------
 
