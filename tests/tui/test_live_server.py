@@ -115,3 +115,41 @@ async def test_another_agents_presence_shows_within_a_second(tmp_path: Path, ima
     print(
         f"presence shown {seen:.2f} s after bob's APPEND ({announced:.2f} s), cleared {gone:.2f} s"
     )
+
+
+async def test_a_closed_reader_is_freed(tmp_path: Path, imap_account, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Opening a conversation tells the team (presence, with a heartbeat task that outlives
+    the call). That task was made in the reader's context, which holds the reader (Textual's
+    active_message_pump): every reader ever opened stayed in memory, and every full garbage
+    collection walked all of them."""
+    import gc
+    import weakref
+
+    from mailtriage.tui import app as app_module
+    from mailtriage.tui.reader import ReaderScreen
+
+    # Start-up's objects are frozen at once, so the readers below are all collectable.
+    monkeypatch.setattr(app_module, "FREEZE_AFTER", 0.01)
+    imap_account.append("INBOX", make_message(subject="読む", message_id="<fr0@x.jp>"))
+    config = load_config(write_config(tmp_path, imap_account))
+    app = make_app(config)
+    readers: weakref.WeakSet[ReaderScreen] = weakref.WeakSet()
+
+    def presence_busy() -> bool:
+        return any(w.group == "presence" and not w.is_finished for w in app.workers)
+
+    async with app.run_test(size=(120, 35)) as pilot:
+        conversations = app.main.query_one(ConversationList)
+        await wait_until(pilot, lambda: len(conversations.keys) == 1, timeout=10)
+        for _ in range(3):
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+            readers.add(app.screen)  # type: ignore[arg-type]
+            await wait_until(pilot, lambda: app._actions is not None and not presence_busy())
+            assert app._actions._heartbeat is not None  # the team is being told
+            await pilot.press("q")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ReaderScreen))
+            await wait_until(pilot, lambda: not presence_busy())
+        await pilot.pause()
+        gc.collect()
+        assert len(readers) == 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -206,7 +207,10 @@ class AccountActions:
         self._presence = (key, activity)
         await self._call(self._announce)
         if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.create_task(self._beat())
+            # In a context of its own: a task keeps the context it is made in, and the app's
+            # was the reader screen's (Textual's active_message_pump), so every reader ever
+            # opened stayed in memory and each full garbage collection walked them all.
+            self._heartbeat = asyncio.create_task(self._beat(), context=contextvars.Context())
 
     async def clear(self) -> None:
         """We left the conversation: others stop showing us at their next app-folder sync."""
