@@ -24,6 +24,9 @@ NO_CONDSTORE = (
     " WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY SPECIAL-USE"
 )
 NO_IDLE = NO_CONDSTORE.replace(" IDLE", "")
+# CONDSTORE without QRESYNC: a selected mailbox's expunges arrive as `* n EXPUNGE` (by
+# message number), never VANISHED, and the server sends no [HIGHESTMODSEQ] after SELECT.
+CONDSTORE_ONLY = NO_CONDSTORE + " CONDSTORE"
 
 
 def new_account(server: DovecotServer) -> ImapAccount:
@@ -54,26 +57,30 @@ def with_poll(account: AccountConfig, seconds: float) -> AccountConfig:
     return dataclasses.replace(account, poll_interval=seconds)
 
 
-@pytest.fixture(scope="session")
-def reduced_dovecot() -> Iterator[DovecotServer]:
-    server = DovecotServer(capabilities=NO_CONDSTORE)
+def running(capabilities: str | None = None) -> Iterator[DovecotServer]:
+    """A Dovecot of its own (offering only `capabilities`, when given), for a fixture."""
+    server = DovecotServer(capabilities=capabilities)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def reduced_dovecot() -> Iterator[DovecotServer]:
+    yield from running(NO_CONDSTORE)
 
 
 @pytest.fixture(scope="session")
 def no_idle_dovecot() -> Iterator[DovecotServer]:
-    server = DovecotServer(capabilities=NO_IDLE)
-    server.start()
-    yield server
-    server.stop()
+    yield from running(NO_IDLE)
+
+
+@pytest.fixture(scope="session")
+def condstore_only_dovecot() -> Iterator[DovecotServer]:
+    yield from running(CONDSTORE_ONLY)
 
 
 @pytest.fixture
 def own_dovecot() -> Iterator[DovecotServer]:
     """A private server for destructive tests (restart, stop): the session one is shared."""
-    server = DovecotServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from running()
