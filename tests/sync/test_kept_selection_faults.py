@@ -3,11 +3,12 @@
 test_kept_selection covers the common case (a keyword, an expunge and new mail while a body
 FETCH runs, on a QRESYNC server). Here: a server with CONDSTORE but no QRESYNC (expunges by
 message number), a keyword on mail that arrives in the same burst, a flag set on a message
-that is then expunged, a keyword cleared, body text that looks like server responses, a
-BYE in the middle of a backfill, a sync that dies while applying in place (before its state
-is stored), and a keyword reported before new mail is read, then cleared. Each ends with the cache equal to the server, and a fresh connection (QRESYNC from
-the stored HIGHESTMODSEQ) finding the same: the stored state must never claim more than what
-was applied."""
+that is then expunged, a keyword cleared, body text that looks like server responses, a BYE
+in the middle of a backfill, a sync that dies while applying in place (before its state is
+stored), a keyword reported before new mail is read and then cleared, and the app's body
+connection storing bodies beside the watch's. Each ends with the cache equal to the server,
+and a fresh connection (QRESYNC from the stored HIGHESTMODSEQ) finding the same: the stored
+state must never claim more than what was applied."""
 
 from __future__ import annotations
 
@@ -341,5 +342,43 @@ def test_a_keyword_reported_before_new_mail_is_read_is_not_applied_over_a_newer_
         assert "mt:assignee/bob" not in cache_view(account)[new]
     finally:
         session.close()
+    assert_fresh_connection_agrees(account, other)
+    other.logout()
+
+
+def test_the_body_connection_and_the_watch_store_each_body_under_its_own_message(
+    tmp_path: Path, imap_account: ImapAccount
+) -> None:
+    """The app's on-demand body connection keeps INBOX selected too (AccountSession
+    .fetch_bodies), beside the watch's: while another client expunges and delivers, each
+    stores bodies, and every stored body must be its own row's message."""
+    uids, other = prepared(imap_account, 2 * PREFETCH_SLICE + 10)
+    account = account_config(tmp_path, imap_account)
+    watch = kept(account)
+    reader = AccountSession(account, account.imap.resolve_password())
+    try:
+        _, store = reader.connected()
+        wanted = store.missing_bodies()
+        reader.fetch_bodies(wanted[:3])  # the body connection's kept selection, as in the app
+
+        def change() -> None:
+            other.delete_messages(uids[-12:-6])
+            other.expunge()
+            imap_account.append("INBOX", make_message(message_id="<during@example.jp>"))
+            # the body connection reads on from its kept selection meanwhile
+            reader.fetch_bodies(wanted[3:20])
+
+        done = during_first(watch, "BODY.PEEK[]", change)
+        backfill(watch)
+        reader.fetch_bodies(store.missing_bodies())
+        assert done
+        assert cache_view(account) == server_view(other)
+        rows = _rows(account, "SELECT message_id, raw FROM messages WHERE body_fetched=1")
+        assert len(rows) == len(server_view(other))
+        for message_id, raw in rows:
+            assert f"Message-ID: {message_id}".encode() in raw, message_id
+    finally:
+        reader.close()
+        watch.close()
     assert_fresh_connection_agrees(account, other)
     other.logout()
