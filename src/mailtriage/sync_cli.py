@@ -163,7 +163,8 @@ def run_watch(config: Config, names: list[str], *, quiet: bool) -> int:
         # "syncing…" every wake-up would scroll a quiet terminal: print only what changed.
         if quiet and event.kind in ("syncing", "idle"):
             return
-        if event.kind == "syncing" or last.get(event.account) == event.message:
+        # "listed" is said again by the "changed" that follows it.
+        if event.kind in ("syncing", "listed") or last.get(event.account) == event.message:
             return
         last[event.account] = event.message
         stamp = time.strftime("%H:%M:%S")

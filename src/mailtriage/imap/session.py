@@ -118,9 +118,12 @@ class AccountSession:
         prefetch_limit: int = PREFETCH_LIMIT,
         inbox_last: bool = False,
         backfill: bool = False,
+        on_listed: Callable[[SyncReport], None] | None = None,
     ) -> SyncReport:
         """Sync, then fetch bodies newest first: as many as arrived now (up to the limit),
-        or with backfill (a long-running watch) up to the limit of those still missing."""
+        or with backfill (a long-running watch) up to the limit of those still missing.
+        on_listed(report) runs once the headers, flags and expunges are committed and before
+        the bodies are fetched (report.bodies is 0 then)."""
         client, store = self._ensure()
         clean, self._clean = self._clean, None
         just_selected = False
@@ -175,6 +178,8 @@ class AccountSession:
             if any(f.missing for f in report.folders):
                 self.folders = None  # look again next time (a renamed Sent may be back)
             clean = self._kept_after(client, store, report, clean)
+            if on_listed is not None:
+                on_listed(report)
             wanted = prefetch_limit if backfill else min(prefetch_limit, report.new)
             report.bodies, clean = self._prefetch(client, store, wanted, clean, ahead)
             self._clean = clean

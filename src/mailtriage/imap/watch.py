@@ -37,7 +37,9 @@ PREFETCH_SLICE = 50  # bodies between two checks for changes
 
 @dataclass(frozen=True)
 class SyncEvent:
-    kind: str  # "syncing" | "idle" | "offline" | "changed" | "error"
+    # "listed": new mail, expunges or flags are in the cache, their bodies not yet (the list
+    # can show them; rules wait for "changed", which follows once the bodies are in too).
+    kind: str  # "syncing" | "idle" | "offline" | "listed" | "changed" | "error"
     message: str  # one human line, e.g. "offline: connection refused; retrying in 8 s"
     account: str
 
@@ -66,6 +68,12 @@ def run_watch(
     def emit(kind: str, message: str) -> None:
         on_event(SyncEvent(kind, message, account.name))
 
+    def listed(report: SyncReport) -> None:
+        # Before the slice's bodies: the app's list need not wait for them (50 bodies took
+        # ~0.3 s at 100k), its routing does ("changed").
+        if _changes(report):
+            emit("listed", _changes(report))
+
     poll = float(getattr(account, "poll_interval", 60.0))
     leader = SyncLeader(account.cache_path, role)
     session = AccountSession(account, password)
@@ -92,6 +100,7 @@ def run_watch(
                         inbox_last=True,
                         prefetch_limit=min(PREFETCH_SLICE, WATCH_PREFETCH - fetched),
                         backfill=True,
+                        on_listed=listed,
                     )
                     if _changes(report):
                         emit("changed", _changes(report))

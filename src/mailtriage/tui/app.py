@@ -41,6 +41,11 @@ CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and wel
 # reload and repaint every poll kept the UI thread busy and keys waited behind it.
 STREAM_POLLS = 3
 STREAM_GAP = 1.0
+# The watch's "listed" event (new mail, expunges, flags in the cache: see list_changed) shows
+# them at once, at most once per LISTED_GAP, whatever the poll thinks is streaming: during a
+# backfill the body commits alone made a stream, and another agent's keyword waited up to
+# STREAM_GAP behind them.
+LISTED_GAP = 0.5
 # A dead agent's presence ages out (store.events.PRESENCE_TTL) with no commit to announce it.
 PRESENCE_SWEEP = 10.0
 # A view switch that takes longer than this says "loading…" on the status line; a faster one
@@ -139,6 +144,10 @@ class MailtriageApp(App[None]):
         self._loading_shown = False  # "loading…" on the status line
         self._last_change = -STREAM_GAP  # monotonic time of the last reload for a change
         self._changed_polls = 0  # consecutive polls that found a change
+        self._listed_at = -LISTED_GAP  # monotonic time of the last reload for a "listed"
+        self._listed_timer: Any = None  # a "listed" reload waiting for LISTED_GAP to pass
+        self._listed_seq = 0  # the last "listed" reload's ListLoads number
+        self._listed_waiting = False  # another "listed" reload is due once that one shows
         self.presence_sweep = PRESENCE_SWEEP
         self._presence_seen: object = None
         self.syncer: Any = None  # the AccountSync while the sync worker runs
@@ -404,6 +413,8 @@ class MailtriageApp(App[None]):
         )
         if request.announce and request.search:
             self.notify(f"{len(message.keys)} conversations match {request.search!r}", timeout=3)
+        if self._listed_waiting and request.seq >= self._listed_seq:
+            self._show_listed()
 
     def _show_loading(self) -> None:
         if not self._closing and self._loads.view_pending and not self._loading_shown:
@@ -536,8 +547,43 @@ class MailtriageApp(App[None]):
         now = time.monotonic()
         if self._changed_polls >= STREAM_POLLS and now - self._last_change < STREAM_GAP:
             return  # a stream: shown at the first poll STREAM_GAP after the last reload
+        if not self._loads.settled and now - self._last_change < STREAM_GAP:
+            # One refresh at a time: at 100k two or three ran side by side on the two cores,
+            # each twice as long. The first poll after it shows reads what came since; a
+            # load that failed (never shown) is not waited for beyond STREAM_GAP.
+            return
         self._last_change = now
         self.reload()
+
+    def list_changed(self) -> None:
+        """The watch committed new mail, expunges or flag changes (its "listed" event): show
+        them now, whatever the body commits around them look like to check_for_changes; at
+        most once per LISTED_GAP (a reload at 100k costs a worker 0.1-0.4 s), so keys keep
+        their share of the UI thread when such changes stream in."""
+        if self._closing or self._listed_timer is not None:
+            return  # the reload already waiting will read this change too
+        wait = self._listed_at + LISTED_GAP - time.monotonic()
+        if wait > 0:
+            self._listed_timer = self.set_timer(wait, self._show_listed)
+        else:
+            self._show_listed()
+
+    def _show_listed(self) -> None:
+        self._listed_timer = None
+        self._listed_waiting = False
+        if self._closing or listing.data_version(self.store.conn) == self._data_version:
+            return  # a reload asked for since the commit reads it
+        now = time.monotonic()
+        if self._listed_seq > self._loads.applied and now - self._listed_at < STREAM_GAP:
+            self._listed_waiting = True  # on_list_loaded asks again once it is shown
+            return
+        if not self._loads.view_pending:
+            # The refreshes still running read the cache before this change: they would
+            # only slow this one down (a view or search the user asked for is left alone).
+            self._loads.interrupt()
+        self._listed_at = self._last_change = now
+        self.reload()
+        self._listed_seq = self._loads.seq
 
     # -- view state --------------------------------------------------------------------------
 
@@ -1137,6 +1183,10 @@ class MailtriageApp(App[None]):
         self.sync_event(message.event)
 
     def sync_event(self, event: Any) -> None:
+        if event.kind == "listed":
+            # Not routed, nor the status line: the "changed" after the bodies does both.
+            self.list_changed()
+            return
         if event.kind == "idle":
             self.set_sync_state(f"{event.message} · {time.strftime('%H:%M:%S')}")
         else:
