@@ -10,6 +10,8 @@ The stream: a writer thread with its own cache connection commits a change every
 random Unhandled conversation), while j/k are typed every 50 ms (bench/keytiming.py: each
 timed from reaching the app to the cursor action running, so a key that arrives during a
 reload on the UI thread waits for it; Pilot's press would wait for the reload before sending).
+With --listed the writer also says "listed" after each commit, as the app's own watch does
+for new mail and flag changes (the app then shows each at once, at most every LISTED_GAP).
 """
 
 from __future__ import annotations
@@ -88,8 +90,9 @@ class Writer(threading.Thread):
     """Commits a change every 100-300 ms from its own connection, as the sync worker and
     other agents do: new mail (a new conversation) and claims of Unhandled conversations."""
 
-    def __init__(self, config, first_new: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, config, first_new: int, app=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(daemon=True)
+        self.app = app  # told "listed" after each commit (--listed), else None
         self.account = config.accounts["demo"]
         self.parsed = demo_inbox(config)
         self.next_new = first_new
@@ -116,16 +119,22 @@ class Writer(threading.Thread):
                         store.update_flags("INBOX", 1, {uid: (flags, None)})
                 self.commits += 1
                 self.cpu += time.thread_time() - started
+                if self.app is not None:
+                    from mailtriage.imap.watch import SyncEvent
+                    from mailtriage.tui.app import SyncEventArrived
+
+                    event = SyncEvent("listed", "1 changed", self.account.name)
+                    self.app.post_message(SyncEventArrived(event))
         finally:
             store.close()
 
 
-async def stream_keys(app, pilot, config, n: int, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def stream_keys(app, pilot, config, n: int, seconds: float, listed: bool) -> None:  # type: ignore[no-untyped-def]
     """Key latency while changes stream in (see the module's docstring)."""
     from mailtriage.tui.conversation_list import ConversationList
 
     timer = KeyTimer(app.main.query_one(ConversationList))
-    writer = Writer(config, first_new=n + 1000)
+    writer = Writer(config, first_new=n + 1000, app=app if listed else None)
     load_before = os.getloadavg()
     cpu0, t0 = time.process_time(), time.perf_counter()
     writer.start()
@@ -137,6 +146,7 @@ async def stream_keys(app, pilot, config, n: int, seconds: float) -> None:  # ty
     await settled(app, pilot)
     print(
         f"stream for {elapsed:.0f} s: {writer.commits} commits by the writer"
+        f"{', each said listed' if listed else ''}"
         f" ({writer.cpu:.1f} s of its CPU); {sent} keys typed, one every {TYPING * 1000:.0f} ms"
     )
     print(f"  key handled (typed to cursor action): {percentiles(timer.handled)}")
@@ -154,7 +164,7 @@ async def settled(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-async def measure(config, presses: int, stream_seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def measure(config, presses: int, stream_seconds: float, listed: bool) -> None:  # type: ignore[no-untyped-def]
     from mailtriage.tui.app import make_app
     from mailtriage.tui.conversation_list import ConversationList
 
@@ -211,7 +221,7 @@ async def measure(config, presses: int, stream_seconds: float) -> None:  # type:
         app.search(None)
         await settled(app, pilot)
         if stream_seconds > 0:
-            await stream_keys(app, pilot, config, len(listing.keys), stream_seconds)
+            await stream_keys(app, pilot, config, len(listing.keys), stream_seconds, listed)
 
 
 def main() -> None:
@@ -221,13 +231,16 @@ def main() -> None:
     parser.add_argument(
         "--stream-seconds", type=float, default=20.0, help="0 skips the streaming figure"
     )
+    parser.add_argument(
+        "--listed", action="store_true", help="the stream's writer says 'listed' after each commit"
+    )
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="mailtriage-tui-bench-"))
     config = demo_config(directory)
     seconds = fill(config, args.conversations)
     print(f"filled {args.conversations} conversations in {seconds:.1f} s")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    asyncio.run(measure(config, args.presses, args.stream_seconds))
+    asyncio.run(measure(config, args.presses, args.stream_seconds, args.listed))
 
 
 if __name__ == "__main__":
