@@ -20,7 +20,8 @@ import imapclient
 import pytest
 
 from mailtriage.config import AccountConfig
-from mailtriage.imap.commands import uid_fetch_records
+from mailtriage.imap.commands import uid_fetch, uid_fetch_lines, uid_fetch_records
+from mailtriage.imap.reported import Reported
 from mailtriage.imap.session import AccountSession
 from mailtriage.imap.watch import PREFETCH_SLICE
 from support.mailfactory import make_message
@@ -245,3 +246,31 @@ def test_new_mail_check_skips_what_the_cache_already_holds_above_uidnext(
         assert sorted(cache_view(account)) == [*uids, new]
     finally:
         session.close()
+
+
+def test_a_structure_fetch_keeps_the_flag_changes_filed_before_and_reported_with_it(
+    imap_account,
+) -> None:  # type: ignore[no-untyped-def]
+    # large.fetch_large_body reads a structure through imaplib's parser (uid_fetch), which
+    # hands out every filed FETCH line as an answer: a keyword reported on a kept connection
+    # would be gone, while the HIGHESTMODSEQ filed with it moved on.
+    uids = seed(imap_account, 3)
+    client, other = imap_account.client(), imap_account.client()
+    try:
+        client.enable("QRESYNC")  # as the watch's connection: changes come with their UID
+        client.select_folder("INBOX", readonly=True)
+        other.select_folder("INBOX")
+        other.add_flags([uids[0]], [b"mt:first"])
+        uid_fetch_lines(client, str(uids[2]), ["UID", "BODY.PEEK[HEADER]"])  # files it
+        other.add_flags([uids[1]], [b"mt:second"])
+        got = uid_fetch(client, str(uids[2]), ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
+        assert list(got) == [uids[2]]
+        assert b"BODYSTRUCTURE" in got[uids[2]]
+        reported = Reported()
+        reported.add_untagged(client._imap.untagged_responses)
+        assert sorted(reported.flags) == uids[:2]
+        assert "mt:first" in reported.flags[uids[0]][0]
+        assert "mt:second" in reported.flags[uids[1]][0]
+    finally:
+        client.logout()
+        other.logout()

@@ -27,6 +27,8 @@ _MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)")
 _RECORD_START = re.compile(rb"^\d+ \(")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\r?\n$")
 _IS_FETCH = re.compile(rb"\* \d+ FETCH ")
+# imaplib's data of a FETCH line holding only UID/FLAGS/MODSEQ: "12 (UID 5 FLAGS (x) MODSEQ (7))".
+_FLAGS_ONLY = re.compile(rb"\d+ \((?:\s*(?:UID \d+|FLAGS \([^)]*\)|MODSEQ \(\d+\)))+\s*\)\Z")
 _HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (\d+)\]", re.IGNORECASE)
 # Data items a FETCH answer carries beyond UID/FLAGS/MODSEQ: a FETCH line with FLAGS and none
 # of them, when more was asked for, is the server reporting a flag change.
@@ -264,14 +266,31 @@ def uid_fetch(
     items: Sequence[str],
     modifiers: Sequence[str] = (),
 ) -> dict[int, dict[bytes, Any]]:
-    """UID FETCH parsed by imapclient's general parser (for anything beyond metadata)."""
+    """UID FETCH parsed by imapclient's general parser (for anything beyond metadata).
+
+    Another client's flag changes, filed before this command (uid_fetch_lines) or reported
+    along with its answer, stay filed: on a connection that keeps its mailbox selected they
+    are the only report of that change (reported.Reported), and imaplib would hand them out
+    here as answers and forget them.
+    """
     from imapclient.response_parser import parse_fetch_response
 
+    imap = client._imap
+    earlier = imap.untagged_responses.pop("FETCH", [])
     args = ["UID", "FETCH", uid_set, "(" + " ".join(items) + ")"]
     if modifiers:
         args.append("(" + " ".join(modifiers) + ")")
-    typ, data = _run(client, "FETCH", *args)
-    typ, data = client._imap._untagged_response(typ, data, "FETCH")
+    try:
+        typ, data = _run(client, "FETCH", *args)
+        typ, data = imap._untagged_response(typ, data, "FETCH")
+    finally:
+        if earlier:
+            imap.untagged_responses["FETCH"] = earlier + imap.untagged_responses.get("FETCH", [])
+    if any(item not in ("UID", "FLAGS", "MODSEQ") for item in items):
+        changes = [d for d in data if isinstance(d, bytes) and _FLAGS_ONLY.match(d)]
+        if changes:
+            data = [d for d in data if not (isinstance(d, bytes) and _FLAGS_ONLY.match(d))]
+            imap.untagged_responses.setdefault("FETCH", []).extend(changes)
     return parse_fetch_response(data, client.normalise_times, True)
 
 
