@@ -18,6 +18,7 @@ import imapclient
 from mailtriage.config import AccountConfig
 from mailtriage.imap.commands import examine_uidvalidity, uid_fetch_records
 from mailtriage.imap.large import LARGE_MESSAGE, fetch_large_body
+from mailtriage.imap.step_aside import step_aside
 from mailtriage.store import Store
 
 if TYPE_CHECKING:
@@ -111,11 +112,12 @@ def _fetch_parsed(client: imapclient.IMAPClient, chunk: list[int]) -> Parsed:
     from mailtriage.mime import parse_message  # the heavy part; only when a body arrives
 
     response = uid_fetch_records(client, _uid_set(chunk), ["UID", "BODY.PEEK[]"])
-    return [
-        (f.uid, f.literal, parse_message(f.literal))
-        for f in response
-        if f.literal is not None and f.uid in chunk
-    ]
+    parsed: Parsed = []
+    for f in response:
+        if f.literal is not None and f.uid in chunk:
+            step_aside()  # the app's backfill waits while the list the user sees reloads
+            parsed.append((f.uid, f.literal, parse_message(f.literal)))
+    return parsed
 
 
 def _store_parsed(store: Store, mailbox: str, uidvalidity: int, parsed: Parsed) -> int:

@@ -22,6 +22,7 @@ from mailtriage.config import AccountConfig
 from mailtriage.errors import AuthError, MailtriageError
 from mailtriage.imap.leader import SyncLeader
 from mailtriage.imap.session import AccountSession
+from mailtriage.imap.step_aside import mark_background
 from mailtriage.imap.sync import GONE, SyncReport
 from mailtriage.store import CacheError
 
@@ -79,6 +80,7 @@ def run_watch(
     session = AccountSession(account, password)
     backoff = BACKOFF_FIRST
     resynced = False
+    mark_background(True)  # the app's list reloads come first (imap.step_aside)
     try:
         while not stop.is_set():
             if not leader.try_acquire():
@@ -144,5 +146,6 @@ def run_watch(
             stop.wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
     finally:
+        mark_background(False)
         session.close()
         leader.release()

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from mailtriage.config import AccountConfig, Config, xdg_dir
+from mailtriage.imap import step_aside
 from mailtriage.store import Store, listing
 from mailtriage.tui import list_loader
 from mailtriage.tui.commands import BindingCommands
@@ -362,6 +363,7 @@ class MailtriageApp(App[None]):
         try:
             if not self._loads.started(request.seq, store.conn):
                 return  # superseded before it began
+            step_aside.reload_started()  # the watch's body backfill waits until it is shown
             try:
                 keys, counts = list_loader.read_list(store.conn, request, agent=self.config.agent)
             finally:
@@ -400,6 +402,7 @@ class MailtriageApp(App[None]):
         conversations.set_keys(message.keys, steady=not request.new_view)
         screen.show_views(self.view, self.counts, self.search_query)
         screen.call_after_refresh(screen.refresh_header)
+        screen.call_after_refresh(step_aside.reload_shown)  # painted: the backfill may go on
         if self._loads.settled:
             self._list_settled.set()
         if self._loading_shown and not self._loads.view_pending:
