@@ -161,10 +161,13 @@ def uid_fetch_lines(
     records() decodes the lines, wherever that is cheapest (a large sync does it in its parse
     worker, imap.parsing).
 
-    What the server reports meanwhile about the selected mailbox (EXISTS, VANISHED, EXPUNGE,
-    another client's flag change as a FETCH of FLAGS we did not ask for) is filed among
-    imaplib's untagged responses, as imaplib itself would: a connection that keeps a mailbox
-    selected must see every change once (AccountSession), and the server never repeats one.
+    What the server reports meanwhile about the selected mailbox is filed among imaplib's
+    untagged responses, keyed as imaplib keys them: EXISTS, VANISHED, EXPUNGE; a FETCH of
+    flags alone when more was asked for (another client's change, not an answer); the flags
+    that came along with an answer we did not ask flags of (a copy, without the literal); and
+    the tagged OK's [HIGHESTMODSEQ n] (reported.Reported.highest). A connection that keeps a
+    mailbox selected must see every change once (AccountSession), and the server never
+    repeats one.
     """
     args = ["UID", "FETCH", uid_set, "(" + " ".join(items) + ")"]
     if modifiers:

@@ -384,8 +384,8 @@ class AccountSession:
     def select_for_idle(self, folder: str = "INBOX") -> bool:
         """EXAMINE folder so IDLE watches it; True when the server's state already differs
         from the cache's (a change between the sync and now, which IDLE would never report),
-        so a sync must come first. Nothing at all when the sync just found the selected
-        folder clean (the watch loop's usual wake-up without news)."""
+        so a sync must come first. When the folder is kept selected and in the cache (see
+        _clean) nothing is sent: True then if the server reported changes not yet applied."""
         client, _ = self._ensure()
         if self._clean == folder and self._selected(client):
             # Selected and in the cache, but for what the server reported since: that

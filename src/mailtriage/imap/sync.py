@@ -636,9 +636,9 @@ def sync_account(
 ) -> SyncReport:
     """Sync INBOX and Sent (INBOX last with inbox_last: a change to it found meanwhile is
     then fetched last, just before IDLE); verified is a long-lived session's memo of folders
-    it found complete (see FolderSync); unchanged, the selected folder the caller has just
-    proven unchanged (AccountSession: a NOOP), is skipped; ahead, bodies a bulk load fetches
-    while it commits, for the prefetch after the sync (imap.bodies.BodiesAhead)."""
+    it found complete (see FolderSync); unchanged, the kept folder the caller has just
+    brought up to date in place (AccountSession._catch_up), is skipped; ahead, bodies a bulk
+    load fetches while it commits, for the prefetch after the sync (imap.bodies.BodiesAhead)."""
     started = time.perf_counter()
     if caps is None:
         caps = enable_extensions(client)

@@ -1,9 +1,12 @@
 """The long-running sync loop behind `mailtriage sync --watch` and the TUI (blocking).
 
-sync, then IDLE on INBOX until the server reports new mail or an expunge, the IDLE refresh
-comes due, or the poll interval passes (each wake re-syncs Sent too); flag and keyword changes
-reported during IDLE are applied to the cache in place (AccountSession.idle), and INBOX stays
-selected across wakes, so new mail and expunges are synced in place too
+sync, then fetch missing bodies newest first in slices of PREFETCH_SLICE, a sync pass (on the
+kept INBOX a NOOP) before each: "listed" is said once a pass has committed headers, flags and
+expunges (the app shows them at once), "changed" after that pass's bodies (the app's rules on
+arrival need them). Then IDLE on INBOX until the server reports new mail or an expunge, the
+IDLE refresh comes due, or the poll interval passes (each wake re-syncs Sent too); flag and
+keyword changes reported during IDLE are applied to the cache in place (AccountSession.idle),
+and INBOX stays selected across wakes, so new mail and expunges are synced in place too
 (AccountSession._catch_up). Without IDLE, sleep poll_interval.
 Trouble of any kind becomes a one-line event and a retry with exponential backoff: the loop
 ends only when `stop` is set.

@@ -16,6 +16,7 @@ second process) keep reading that committed snapshot in WAL mode until the commi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -85,7 +86,8 @@ def checkpoint_in_background(path: Path) -> threading.Thread:
             finally:
                 conn.close()
         except sqlite3.Error:
-            pass  # only an optimisation: the next commit or close checkpoints instead
+            # Only an optimisation: the next commit or close checkpoints instead.
+            logging.getLogger(__name__).debug("background checkpoint failed", exc_info=True)
 
     thread = threading.Thread(target=run, name="cache-checkpoint", daemon=True)
     thread.start()

@@ -37,9 +37,10 @@ SLA_COUNT_LIMIT = 10_000  # open conversations above which the status line does 
 SLA_START_DELAY = 2.0  # seconds after start before the first count
 SLA_MIN_INTERVAL = 60.0  # seconds between background counts
 CHANGE_POLL = 0.25  # seconds between PRAGMA data_version checks: cheap, and well under 1 s
-# A change shows at the next poll. When STREAM_POLLS polls in a row each found one, it is a
-# stream (bench/soak.py: 10 new messages a second) and shows at most once per STREAM_GAP: a
-# reload and repaint every poll kept the UI thread busy and keys waited behind it.
+# A change shows at the next poll (after a list refresh still running, if any); the watch's
+# news comes sooner through "listed" (below). When STREAM_POLLS polls in a row each found
+# one, it is a stream (bench/soak.py: 10 new messages a second) and shows at most once per
+# STREAM_GAP: a reload and repaint every poll kept the UI thread busy and keys waited.
 STREAM_POLLS = 3
 STREAM_GAP = 1.0
 # The watch's "listed" event (new mail, expunges, flags in the cache: see list_changed) shows
