@@ -423,6 +423,8 @@ def main(argv: list[str] | None = None) -> None:
         help="push: only the IDLE push figures (a sync first brings the cache up to date)",
     )
     args = parser.parse_args(argv)
+    if args.cache is not None and args.only != "push":
+        parser.error("--cache keeps the cache only with --only push")
     root = Path(tempfile.mkdtemp(prefix="mailtriage-bench-"))
     server = DovecotServer(args.keep)
     if args.only == "push":
