@@ -174,7 +174,7 @@ def uid_fetch_lines(
         args.append("(" + " ".join(modifiers) + ")")
     imap = client._imap
     asked_flags = "FLAGS" in items
-    asked_more = any(item not in ("UID", "FLAGS", "MODSEQ") for item in items)
+    asked_more = _asks_beyond_flags(items)
     tag = imap._command(*args)
     readline, read = imap.file.readline, imap.file.read
     lines: list[FetchLine] = []
@@ -219,6 +219,11 @@ def uid_fetch_lines(
             # A flag change reported along with the answer: filed without the literal.
             _file_untagged(imap, fetch.group(0) + b"(" + _flags_part(line) + b")")
         lines.append((line, literal))
+
+
+def _asks_beyond_flags(items: Sequence[str]) -> bool:
+    """More than flags asked for: a FETCH line with flags alone is then a change, not an answer."""
+    return any(item not in ("UID", "FLAGS", "MODSEQ") for item in items)
 
 
 def _file_untagged(imap: imaplib.IMAP4, line: bytes) -> None:
@@ -289,7 +294,7 @@ def uid_fetch(
     finally:
         if earlier:
             imap.untagged_responses["FETCH"] = earlier + imap.untagged_responses.get("FETCH", [])
-    if any(item not in ("UID", "FLAGS", "MODSEQ") for item in items):
+    if _asks_beyond_flags(items):
         changes = [d for d in data if isinstance(d, bytes) and _FLAGS_ONLY.match(d)]
         if changes:
             data = [d for d in data if not (isinstance(d, bytes) and _FLAGS_ONLY.match(d))]

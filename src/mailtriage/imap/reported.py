@@ -17,13 +17,9 @@ from dataclasses import dataclass, field
 
 import imapclient
 
-from mailtriage.imap.commands import parse_uid_set
+from mailtriage.imap.commands import _FLAGS, _HIGHESTMODSEQ, _MODSEQ, _UID, parse_uid_set
 
 FlagChange = tuple[list[str], int | None]  # (flags, modseq)
-_HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (\d+)\]", re.IGNORECASE)
-_UID = re.compile(rb"\bUID (\d+)")
-_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
-_MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)")
 # imaplib's keys for the responses that say the selected mailbox changed.
 CHANGE_KEYS = ("EXISTS", "EXPUNGE", "FETCH", "VANISHED")
 
