@@ -392,16 +392,20 @@ class MailtriageApp(App[None]):
             self.counts = {**self.counts, **message.counts}
             self._counts_version = request.version
             self.schedule_sla_count()
+        from textual.css.query import NoMatches
+
         screen = self.main
-        lists = screen.query(ConversationList)
-        if not lists:
-            return  # the app is closing: its screens are already gone
-        conversations = lists.first()
-        conversations.now = self.clock
-        # A refresh keeps the cursor's conversation on the same screen line when rows come
-        # or go above it; a new view only keeps it if it is there.
-        conversations.set_keys(message.keys, steady=not request.new_view)
-        screen.show_views(self.view, self.counts, self.search_query)
+        try:
+            conversations = screen.query_one(ConversationList)
+            conversations.now = self.clock
+            # A refresh keeps the cursor's conversation on the same screen line when rows
+            # come or go above it; a new view only keeps it if it is there.
+            conversations.set_keys(message.keys, steady=not request.new_view)
+            screen.show_views(self.view, self.counts, self.search_query)
+        except NoMatches:
+            # The app is closing: its screen's widgets go one by one (the view bar was gone
+            # while the list was still there, in the full suite on 2 cores).
+            return
         screen.call_after_refresh(screen.refresh_header)
         screen.call_after_refresh(step_aside.reload_shown)  # painted: the backfill may go on
         if self._loads.settled:

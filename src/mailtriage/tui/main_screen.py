@@ -134,12 +134,14 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self.refresh_header)
 
     def refresh_header(self) -> None:
-        listing = self.query_one(ConversationList)
-        self.query_one("#list-header", Static).update(header_text(listing.columns))
+        listings, headers = self.query(ConversationList), self.query("#list-header")
+        if listings and headers:  # else the app is closing and they are being removed
+            headers.first(Static).update(header_text(listings.first().columns))
 
     def show_views(self, current: str, counts: dict[str, int], search: str | None) -> None:
-        self.query_one(ViewSidebar).show(current, counts, search)
-        self.query_one(ViewBar).show(current, counts, search)
+        # A list load or an SLA count may land while the app closes and these go one by one.
+        for bar in (*self.query(ViewSidebar), *self.query(ViewBar)):
+            bar.show(current, counts, search)
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
