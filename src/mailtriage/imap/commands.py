@@ -27,12 +27,10 @@ _MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)")
 _RECORD_START = re.compile(rb"^\d+ \(")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\r?\n$")
 _IS_FETCH = re.compile(rb"\* \d+ FETCH ")
-# imaplib's data of a FETCH line holding only UID/FLAGS/MODSEQ: "12 (UID 5 FLAGS (x) MODSEQ (7))".
-_FLAGS_ONLY = re.compile(rb"\d+ \((?:\s*(?:UID \d+|FLAGS \([^)]*\)|MODSEQ \(\d+\)))+\s*\)\Z")
+# A FETCH's item list holding only UID/FLAGS/MODSEQ, "(UID 5 FLAGS (x) MODSEQ (7))": when
+# more was asked for, the server reporting a flag change, not an answer (see _flags_only).
+_FLAGS_ONLY = re.compile(rb"\((?:\s*(?:UID \d+|FLAGS \([^)]*\)|MODSEQ \(\d+\)))+\s*\)\s*\Z")
 _HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (\d+)\]", re.IGNORECASE)
-# Data items a FETCH answer carries beyond UID/FLAGS/MODSEQ: a FETCH line with FLAGS and none
-# of them, when more was asked for, is the server reporting a flag change.
-_OTHER_ITEM = re.compile(rb"\b(?:INTERNALDATE|RFC822|BODY|ENVELOPE|BINARY)")
 
 
 @dataclass(slots=True)
@@ -212,7 +210,7 @@ def uid_fetch_lines(
         if fetch is None:
             _file_untagged(imap, line)
             continue
-        if literal is None and asked_more and not _OTHER_ITEM.search(_FLAGS.sub(b"", line)):
+        if literal is None and asked_more and _FLAGS_ONLY.match(line, fetch.end()):
             _file_untagged(imap, line)  # only flags: a change, not an answer
             continue
         if not asked_flags and b"FLAGS (" in line:
@@ -224,6 +222,11 @@ def uid_fetch_lines(
 def _asks_beyond_flags(items: Sequence[str]) -> bool:
     """More than flags asked for: a FETCH line with flags alone is then a change, not an answer."""
     return any(item not in ("UID", "FLAGS", "MODSEQ") for item in items)
+
+
+def _flags_only(data: object) -> bool:
+    """imaplib's data of a FETCH line, `12 (UID 5 FLAGS (x))`, that holds flags alone."""
+    return isinstance(data, bytes) and _FLAGS_ONLY.match(data, data.find(b"(")) is not None
 
 
 def _file_untagged(imap: imaplib.IMAP4, line: bytes) -> None:
@@ -295,9 +298,9 @@ def uid_fetch(
         if earlier:
             imap.untagged_responses["FETCH"] = earlier + imap.untagged_responses.get("FETCH", [])
     if _asks_beyond_flags(items):
-        changes = [d for d in data if isinstance(d, bytes) and _FLAGS_ONLY.match(d)]
+        changes = [d for d in data if _flags_only(d)]
         if changes:
-            data = [d for d in data if not (isinstance(d, bytes) and _FLAGS_ONLY.match(d))]
+            data = [d for d in data if not _flags_only(d)]
             imap.untagged_responses.setdefault("FETCH", []).extend(changes)
     return parse_fetch_response(data, client.normalise_times, True)
 
