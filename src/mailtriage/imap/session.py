@@ -267,7 +267,7 @@ class AccountSession:
         sync = FolderSync(
             client, store, self.account, folder, role, caps=self.caps, verified=self._verified
         )
-        return sync.apply_reported(state, reported, reported.highest)
+        return sync.apply_reported(state, reported)
 
     def fetch_bodies(self, locations: Sequence[Location]) -> int:
         """Fetch and store these bodies, leaving the last mailbox read selected.

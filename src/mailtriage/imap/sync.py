@@ -402,16 +402,14 @@ class FolderSync:
             return False  # a missing folder or an odd answer: EXAMINE says what happened
         return cache_is_whole(self.store, self.folder, previous, seen, self.verified)
 
-    def apply_reported(
-        self, previous: MailboxState, reported: Reported, highestmodseq: int | None
-    ) -> FolderReport:
+    def apply_reported(self, previous: MailboxState, reported: Reported) -> FolderReport:
         """Bring the cache up to what the server reported about this folder while it stayed
         selected (see imap.reported), without selecting it again: on Dovecot a SELECT of a
         100k maildir costs 60-300 ms and the first body read after it 200-400 ms more.
 
         Flags first, then expunges, then new mail above UIDNEXT, whose FETCH answers with
-        the flags as they are now. highestmodseq, when the server said every change up to it
-        was reported (imap.reported.highestmodseq), becomes the folder's HIGHESTMODSEQ;
+        the flags as they are now. reported.highest, when the server said every change up to
+        it was reported (imap.reported.highestmodseq), becomes the folder's HIGHESTMODSEQ;
         otherwise it stays: a later SELECT (QRESYNC) then reports these changes once more.
         """
         assert previous.uidnext is not None
@@ -432,7 +430,7 @@ class FolderSync:
             new = self._uids_since(uidvalidity, uidnext)
             self._fetch_new(uidvalidity, new, report)
             uidnext = max([uidnext, *(uid + 1 for uid in new)])
-        highest = max(previous.highestmodseq or 0, highestmodseq or 0) or None
+        highest = max(previous.highestmodseq or 0, reported.highest or 0) or None
         with self.store.atomic():
             self.store.set_mailbox_state(
                 MailboxState(self.folder, self.role, uidvalidity, uidnext, highest), time.time()
