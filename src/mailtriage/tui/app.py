@@ -329,12 +329,7 @@ class MailtriageApp(App[None]):
         version = listing.data_version(self.store.conn)
         if version != self._data_version:
             self._data_version = version
-            for screen in self.screen_stack:
-                refresh = getattr(screen, "data_changed", None)
-                # A screen pushed but not mounted yet has no widgets to refresh; its on_mount
-                # loads (a reload in between raised NoMatches: '#reader-title', under load).
-                if refresh is not None and screen.is_mounted:
-                    refresh()
+            self._refresh_screens()
         sla_keys = None
         if self.view in SLA_VIEWS and not self.search_query:
             sla_keys = tuple(self._sla_view_keys(version))  # counted by the SLA worker
@@ -678,9 +673,20 @@ class MailtriageApp(App[None]):
     def _show_fetched(self) -> None:
         from mailtriage.tui.reader import ReaderScreen
 
+        self._refresh_screens(ReaderScreen)
+
+    def _refresh_screens(self, kind: type | None = None) -> None:
+        """Each screen (of `kind`, if given) with a data_changed() rereads the cache."""
         for screen in self.screen_stack:
-            if isinstance(screen, ReaderScreen) and screen.is_mounted:
-                screen.data_changed()
+            refresh = getattr(screen, "data_changed", None)
+            # A screen pushed but not mounted yet has no widgets to refresh; its on_mount
+            # loads (a reload in between raised NoMatches: '#reader-title', under load).
+            if (
+                refresh is not None
+                and screen.is_mounted
+                and (kind is None or isinstance(screen, kind))
+            ):
+                refresh()
 
     # -- triage ------------------------------------------------------------------------------
 
